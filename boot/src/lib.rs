@@ -1,0 +1,43 @@
+//! The host side of zsmalloc-os.
+//!
+//! ```text
+//!   kernel ELF ──► image.rs: BIOS or UEFI disk image (bootloader crate),
+//!                            optional ramdisk (a page corpus)
+//!              ──► qemu.rs:  qemu-system-x86_64 with the serial console on
+//!                            stdout, isa-debug-exit, boot options via fw_cfg,
+//!                            a timeout, and the exit-code convention
+//! ```
+//!
+//! Used by the `boot` binary (`cargo run`, `./run-qemu.sh`) and by the
+//! integration test `tests/kernel.rs` (`cargo test`, `./run-qemu.sh test`).
+
+pub mod image;
+pub mod qemu;
+
+use std::path::PathBuf;
+
+/// Which kernel binary to boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernel {
+    /// The demo kernel (`kernel/src/main.rs`).
+    Demo,
+    /// The test kernel (`kernel/src/bin/kernel_tests.rs`).
+    Tests,
+}
+
+impl Kernel {
+    /// Path of the kernel ELF file built by cargo.
+    pub fn path(self) -> PathBuf {
+        PathBuf::from(match self {
+            Kernel::Demo => env!("KERNEL_PATH"),
+            Kernel::Tests => env!("KERNEL_TESTS_PATH"),
+        })
+    }
+}
+
+/// How the machine boots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Firmware {
+    Bios,
+    Uefi,
+}

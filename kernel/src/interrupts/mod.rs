@@ -1,0 +1,163 @@
+//! Interrupts: the IDT, the CPU exception handlers and the hardware interrupts.
+//!
+//! ```text
+//!   vector   source                       handler
+//!   3        int3 (breakpoint)            print, continue
+//!   8        double fault (IST stack)     report, exit QEMU with failure
+//!   13       general protection fault     panic (test runner: the test fails)
+//!   14       page fault                   print address + error code, panic;
+//!                                          or a pass for a test that expects it
+//!   32       PIT timer (IRQ 0)            tick counter + tick observer
+//!   39, 47   spurious IRQ 7 / IRQ 15      counted, no end-of-interrupt
+//! ```
+//!
+//! The legacy PIC is remapped above the CPU exceptions (`pic.rs`) and the timer
+//! is the PIT (`timer.rs`).
+
+pub mod pic;
+pub mod timer;
+
+pub use timer::{on_tick, set_timer_frequency, ticks, timer_frequency, DEFAULT_TIMER_HZ};
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use spin::Once;
+use x86_64::registers::control::Cr2;
+use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, PageFaultErrorCode};
+
+static IDT: Once<InterruptDescriptorTable> = Once::new();
+static SPURIOUS_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
+static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+
+/// Load the interrupt descriptor table (exceptions and PIC vectors).
+pub fn init_idt() {
+    let idt = IDT.call_once(|| {
+        let mut idt = InterruptDescriptorTable::new();
+        idt.breakpoint.set_handler_fn(breakpoint_handler);
+        idt.page_fault.set_handler_fn(page_fault_handler);
+        idt.general_protection_fault
+            .set_handler_fn(general_protection_handler);
+        // SAFETY: the IST index names the double-fault stack that `gdt::init`
+        // installed in the TSS; that stack is used by nothing else.
+        unsafe {
+            idt.double_fault
+                .set_handler_fn(double_fault_handler)
+                .set_stack_index(crate::gdt::DOUBLE_FAULT_IST_INDEX);
+        }
+        idt[pic::TIMER_VECTOR].set_handler_fn(timer::timer_interrupt_handler);
+        idt[pic::MASTER_SPURIOUS_VECTOR].set_handler_fn(master_spurious_handler);
+        idt[pic::SLAVE_SPURIOUS_VECTOR].set_handler_fn(slave_spurious_handler);
+        idt
+    });
+    idt.load();
+}
+
+/// Remap and unmask the PIC, start the timer at `hz`.
+pub fn init_timer_and_pic(hz: u32) {
+    pic::init();
+    timer::set_timer_frequency(hz);
+}
+
+/// How many spurious IRQ 7/15 the PIC delivered.
+pub fn spurious_interrupts() -> u64 {
+    SPURIOUS_INTERRUPTS.load(Ordering::Relaxed)
+}
+
+/// How many `int3` were executed.
+pub fn breakpoints() -> u64 {
+    BREAKPOINTS.load(Ordering::Relaxed)
+}
+
+extern "x86-interrupt" fn breakpoint_handler(frame: InterruptStackFrame) {
+    BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
+    crate::debug!("breakpoint at {:#x}", frame.instruction_pointer.as_u64());
+}
+
+extern "x86-interrupt" fn page_fault_handler(
+    frame: InterruptStackFrame,
+    error: PageFaultErrorCode,
+) {
+    let address = Cr2::read_raw();
+    crate::testing::fault_hook(crate::testing::Fault::Page { address });
+    panic!(
+        "page fault: address {:#x}, error code {:?} ({:#x}), at instruction {:#x}",
+        address,
+        error,
+        error.bits(),
+        frame.instruction_pointer.as_u64()
+    );
+}
+
+extern "x86-interrupt" fn general_protection_handler(frame: InterruptStackFrame, error: u64) {
+    crate::testing::fault_hook(crate::testing::Fault::GeneralProtection);
+    panic!(
+        "general protection fault: error code {:#x}, at instruction {:#x}",
+        error,
+        frame.instruction_pointer.as_u64()
+    );
+}
+
+extern "x86-interrupt" fn double_fault_handler(frame: InterruptStackFrame, _error: u64) -> ! {
+    crate::console::force_unlock();
+    crate::println!("\nDOUBLE FAULT (a kernel stack overflow?)\n{:#?}", frame);
+    crate::qemu::exit(crate::qemu::ExitCode::Failed)
+}
+
+extern "x86-interrupt" fn master_spurious_handler(_frame: InterruptStackFrame) {
+    if pic::is_spurious(pic::Chip::Master) {
+        SPURIOUS_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // A real IRQ 7 (masked in our set-up, but handle it properly).
+        pic::end_of_interrupt(7);
+    }
+}
+
+extern "x86-interrupt" fn slave_spurious_handler(_frame: InterruptStackFrame) {
+    if pic::is_spurious(pic::Chip::Slave) {
+        SPURIOUS_INTERRUPTS.fetch_add(1, Ordering::Relaxed);
+        // The master did see a real IRQ 2 (the cascade) and wants its EOI.
+        pic::end_of_interrupt(2);
+    } else {
+        pic::end_of_interrupt(15);
+    }
+}
+
+mod tests {
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    fn breakpoint_returns() {
+        let before = super::breakpoints();
+        x86_64::instructions::interrupts::int3();
+        assert_eq!(super::breakpoints(), before + 1);
+    }
+    crate::kernel_test!(breakpoint_returns);
+
+    fn timer_ticks() {
+        let start = super::ticks();
+        while super::ticks() < start + 3 {
+            x86_64::instructions::hlt();
+        }
+        assert!(super::timer_frequency() >= 18);
+    }
+    crate::kernel_test!(timer_ticks);
+
+    static OBSERVED: AtomicU64 = AtomicU64::new(0);
+
+    fn print_from_interrupt() {
+        OBSERVED.fetch_add(1, Ordering::Relaxed);
+        crate::print!("");
+    }
+
+    /// The timer prints while the main code prints too: the console lock is
+    /// always taken with interrupts off, so this cannot deadlock.
+    fn printing_from_an_interrupt_handler_does_not_deadlock() {
+        super::set_timer_frequency(1000);
+        super::on_tick(Some(print_from_interrupt));
+        let start = OBSERVED.load(Ordering::Relaxed);
+        while OBSERVED.load(Ordering::Relaxed) < start + 20 {
+            crate::print!("");
+        }
+        super::on_tick(None);
+        super::set_timer_frequency(super::DEFAULT_TIMER_HZ);
+    }
+    crate::kernel_test!(printing_from_an_interrupt_handler_does_not_deadlock);
+}

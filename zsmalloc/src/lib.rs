@@ -1,0 +1,2 @@
+//! zsmalloc (under construction).
+#![no_std]
