@@ -11,6 +11,7 @@
 //! Used by the `boot` binary (`cargo run`, `./run-qemu.sh`) and by the
 //! integration test `tests/kernel.rs` (`cargo test`, `./run-qemu.sh test`).
 
+pub mod cli;
 pub mod image;
 pub mod qemu;
 

@@ -1,0 +1,140 @@
+//! The command line of the `boot` binary (what `./run-qemu.sh` forwards).
+
+use crate::qemu::Machine;
+use crate::{Firmware, Kernel};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: run-qemu.sh [OPTIONS]          boot the demo kernel
+       run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
+
+options:
+  --uefi            boot with UEFI firmware (OVMF) instead of BIOS
+  --memory SIZE     guest RAM, e.g. 512M or 2G (default 512M)
+  --lowmem SIZE     size of the kernel's direct map (LOWMEM), e.g. 32M
+  --kvm             use KVM acceleration (opt-in; -cpu qemu64)
+  --gdb             wait for gdb on localhost:1234 before booting
+  --tests           boot the test kernel instead of the demo
+  --filter NAME     with --tests: run only tests whose name contains NAME
+  --timeout SECONDS kill QEMU after this many seconds
+  --option KEY=VAL  pass a raw boot option to the kernel
+  -h, --help        show this text";
+
+/// What the user asked for.
+#[derive(Debug)]
+pub struct Arguments {
+    pub machine: Machine,
+    pub kernel: Kernel,
+    pub ramdisk: Option<PathBuf>,
+}
+
+/// Parse `512M`, `2G` or a plain number of MiB.
+pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
+    let (digits, multiplier) = match text.chars().last() {
+        Some('G' | 'g') => (&text[..text.len() - 1], 1024),
+        Some('M' | 'm') => (&text[..text.len() - 1], 1),
+        _ => (text, 1),
+    };
+    match digits.parse::<u64>() {
+        Ok(value) if value > 0 => Ok(value * multiplier),
+        _ => Err(format!("invalid size '{text}' (examples: 512M, 2G)")),
+    }
+}
+
+/// Parse the words after the program name. `Err("")` means: show the usage.
+pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments, String> {
+    let mut machine = Machine::new(Firmware::Bios);
+    let mut kernel = Kernel::Demo;
+    let mut ramdisk = None;
+    let value_of = |flag: &str, words: &mut dyn Iterator<Item = String>| {
+        words.next().ok_or_else(|| format!("{flag} needs a value"))
+    };
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--uefi" => machine.firmware = Firmware::Uefi,
+            "--bios" => machine.firmware = Firmware::Bios,
+            "--memory" => {
+                machine.memory_mib = parse_memory_mib(&value_of("--memory", &mut words)?)?
+            }
+            "--lowmem" => {
+                let size = value_of("--lowmem", &mut words)?;
+                parse_memory_mib(&size)?;
+                machine.options.push(format!("lowmem={size}"));
+            }
+            "--kvm" => machine.kvm = true,
+            "--gdb" => machine.gdb = true,
+            "--tests" => kernel = Kernel::Tests,
+            "--filter" => machine
+                .options
+                .push(format!("test-filter={}", value_of("--filter", &mut words)?)),
+            "--timeout" => {
+                let seconds = value_of("--timeout", &mut words)?;
+                let seconds: u64 = seconds
+                    .parse()
+                    .map_err(|_| format!("invalid --timeout '{seconds}'"))?;
+                machine.timeout = Some(Duration::from_secs(seconds));
+            }
+            "--option" => machine.options.push(value_of("--option", &mut words)?),
+            "--corpus" => ramdisk = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option '{other}'")),
+        }
+    }
+    if kernel == Kernel::Tests
+        && !machine
+            .options
+            .iter()
+            .any(|option| option.starts_with("test-filter="))
+    {
+        machine.options.push("test-filter=".into());
+    }
+    Ok(Arguments {
+        machine,
+        kernel,
+        ramdisk,
+    })
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> Result<Arguments, String> {
+        parse_arguments(words.iter().map(|word| word.to_string()))
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_memory_mib("512M"), Ok(512));
+        assert_eq!(parse_memory_mib("2G"), Ok(2048));
+        assert_eq!(parse_memory_mib("64"), Ok(64));
+        assert!(parse_memory_mib("0").is_err());
+        assert!(parse_memory_mib("lots").is_err());
+    }
+
+    #[test]
+    fn options_reach_the_machine() {
+        let arguments = parse(&["--uefi", "--memory", "1G", "--lowmem", "16M", "--kvm"]).unwrap();
+        assert_eq!(arguments.machine.firmware, Firmware::Uefi);
+        assert_eq!(arguments.machine.memory_mib, 1024);
+        assert!(arguments.machine.kvm);
+        assert_eq!(arguments.machine.options, vec!["lowmem=16M".to_string()]);
+        assert_eq!(arguments.kernel, Kernel::Demo);
+    }
+
+    #[test]
+    fn the_test_kernel_always_gets_a_filter() {
+        let arguments = parse(&["--tests"]).unwrap();
+        assert_eq!(arguments.machine.options, vec!["test-filter=".to_string()]);
+    }
+
+    #[test]
+    fn unknown_options_and_missing_values_are_errors() {
+        assert!(parse(&["--frobnicate"]).unwrap_err().contains("unknown option"));
+        assert!(parse(&["--memory"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--memory", "big"]).unwrap_err().contains("invalid size"));
+        assert_eq!(parse(&["--help"]).err(), Some(String::new()));
+    }
+}

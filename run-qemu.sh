@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# zsmalloc-os: set up what is missing, then boot the demo or run the tests.
+#
+#   ./run-qemu.sh [OPTIONS]     boot the demo kernel in QEMU (options: ./run-qemu.sh --help)
+#   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
+#
+# Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
+# and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
+# (through apt-get when run as root; otherwise it says what to install).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+die() { echo "run-qemu.sh: $*" >&2; exit 1; }
+
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+
+ensure_toolchain() {
+    command -v rustup >/dev/null 2>&1 ||
+        die "rustup is needed to install the pinned Rust toolchain ($toolchain); see https://rustup.rs"
+    if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
+        echo "run-qemu.sh: installing Rust $toolchain ..." >&2
+        rustup toolchain install "$toolchain" --profile minimal >&2
+    fi
+    local installed
+    installed=$(rustup component list --installed --toolchain "$toolchain")
+    for component in rust-src llvm-tools clippy rustfmt miri; do
+        if ! grep -q "^$component" <<<"$installed"; then
+            local name=$component
+            [ "$component" = llvm-tools ] && name=llvm-tools-preview
+            rustup component add --toolchain "$toolchain" "$name" >&2
+        fi
+    done
+    if ! rustup target list --installed --toolchain "$toolchain" | grep -qx x86_64-unknown-none; then
+        rustup target add --toolchain "$toolchain" x86_64-unknown-none >&2
+    fi
+}
+
+ensure_qemu() {
+    local missing=()
+    command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+    [ -e /usr/share/ovmf/OVMF.fd ] || [ -e /usr/share/OVMF/OVMF.fd ] || missing+=(ovmf)
+    [ ${#missing[@]} -eq 0 ] && return
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "run-qemu.sh: installing ${missing[*]} ..." >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+    else
+        die "please install: sudo apt-get install ${missing[*]}   (QEMU and its UEFI firmware)"
+    fi
+}
+
+setup() {
+    ensure_toolchain
+    ensure_qemu
+}
+
+# Add up the "test result: ... N passed; M failed" lines of every test binary
+# (host crates, doc tests, the kernel's own runs) into one closing line.
+summarise() {
+    awk '/^test result: / {
+            for (i = 1; i <= NF; i++) {
+                if ($(i + 1) ~ /^passed;?$/) passed += $i
+                if ($(i + 1) ~ /^failed;?$/) failed += $i
+            }
+         }
+         END { printf "total: %d passed, %d failed\n", passed, failed }' "$1"
+}
+
+run_tests() {
+    local filter=("$@")
+    local log status=0
+    log=$(mktemp)
+    {
+        echo "== host tests: zsmalloc =="
+        cargo test -p zsmalloc -- "${filter[@]}" || status=1
+        echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
+        cargo test --release -p boot -- "${filter[@]}" || status=1
+        [ "$status" -eq 0 ]
+    } 2>&1 | tee "$log" || status=1
+    summarise "$log"
+    rm -f "$log"
+    return "$status"
+}
+
+case "${1:-}" in
+    test)
+        shift
+        setup
+        run_tests "$@"
+        ;;
+    -h | --help)
+        exec cargo run --quiet --release -p boot -- --help
+        ;;
+    *)
+        setup
+        exec cargo run --quiet --release -p boot -- "$@"
+        ;;
+esac
