@@ -15,6 +15,9 @@ options:
   --lowmem SIZE     size of the kernel's direct map (LOWMEM), e.g. 32M
   --kvm             use KVM acceleration (opt-in; -cpu qemu64)
   --gdb             wait for gdb on localhost:1234 before booting
+  --corpus FILE     the demo stores the pages of FILE (whole 4096-byte pages; .gz is
+                    decompressed); default: corpus/mixed-anon-4200.pages.gz
+  --built-in        the demo stores its built-in synthetic workload instead
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
   --timeout SECONDS kill QEMU after this many seconds
@@ -26,7 +29,12 @@ options:
 pub struct Arguments {
     pub machine: Machine,
     pub kernel: Kernel,
-    pub ramdisk: Option<PathBuf>,
+    /// `--corpus FILE`.
+    pub corpus: Option<PathBuf>,
+    /// `--built-in`: no corpus at all.
+    pub built_in: bool,
+    /// Whether `--memory` was given (otherwise it is sized to the corpus).
+    pub memory_given: bool,
 }
 
 /// Parse `512M`, `2G` or a plain number of MiB.
@@ -46,7 +54,9 @@ pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
 pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Arguments, String> {
     let mut machine = Machine::new(Firmware::Bios);
     let mut kernel = Kernel::Demo;
-    let mut ramdisk = None;
+    let mut corpus = None;
+    let mut built_in = false;
+    let mut memory_given = false;
     let value_of = |flag: &str, words: &mut dyn Iterator<Item = String>| {
         words.next().ok_or_else(|| format!("{flag} needs a value"))
     };
@@ -55,7 +65,8 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             "--uefi" => machine.firmware = Firmware::Uefi,
             "--bios" => machine.firmware = Firmware::Bios,
             "--memory" => {
-                machine.memory_mib = parse_memory_mib(&value_of("--memory", &mut words)?)?
+                machine.memory_mib = parse_memory_mib(&value_of("--memory", &mut words)?)?;
+                memory_given = true;
             }
             "--lowmem" => {
                 let size = value_of("--lowmem", &mut words)?;
@@ -76,7 +87,8 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 machine.timeout = Some(Duration::from_secs(seconds));
             }
             "--option" => machine.options.push(value_of("--option", &mut words)?),
-            "--corpus" => ramdisk = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
+            "--corpus" => corpus = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
+            "--built-in" => built_in = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -89,13 +101,17 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     {
         machine.options.push("test-filter=".into());
     }
+    if built_in && corpus.is_some() {
+        return Err("--built-in and --corpus exclude each other".into());
+    }
     Ok(Arguments {
         machine,
         kernel,
-        ramdisk,
+        corpus,
+        built_in,
+        memory_given,
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -120,6 +136,7 @@ mod tests {
         assert_eq!(arguments.machine.firmware, Firmware::Uefi);
         assert_eq!(arguments.machine.memory_mib, 1024);
         assert!(arguments.machine.kvm);
+        assert!(arguments.memory_given);
         assert_eq!(arguments.machine.options, vec!["lowmem=16M".to_string()]);
         assert_eq!(arguments.kernel, Kernel::Demo);
     }
@@ -132,9 +149,16 @@ mod tests {
 
     #[test]
     fn unknown_options_and_missing_values_are_errors() {
-        assert!(parse(&["--frobnicate"]).unwrap_err().contains("unknown option"));
+        assert!(parse(&["--frobnicate"])
+            .unwrap_err()
+            .contains("unknown option"));
         assert!(parse(&["--memory"]).unwrap_err().contains("needs a value"));
-        assert!(parse(&["--memory", "big"]).unwrap_err().contains("invalid size"));
+        assert!(parse(&["--memory", "big"])
+            .unwrap_err()
+            .contains("invalid size"));
+        assert!(parse(&["--built-in", "--corpus", "x"])
+            .unwrap_err()
+            .contains("exclude"));
         assert_eq!(parse(&["--help"]).err(), Some(String::new()));
     }
 }

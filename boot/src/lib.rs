@@ -12,6 +12,7 @@
 //! integration test `tests/kernel.rs` (`cargo test`, `./run-qemu.sh test`).
 
 pub mod cli;
+pub mod corpus;
 pub mod image;
 pub mod qemu;
 

@@ -1,12 +1,13 @@
 //! `cargo run` / `./run-qemu.sh`: build the disk image and boot a kernel.
 
-use boot::cli::{parse_arguments, USAGE};
+use boot::cli::{parse_arguments, Arguments, USAGE};
+use boot::corpus::{self, Corpus};
 use boot::image::DiskImage;
-use boot::qemu;
+use boot::{qemu, Kernel};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let arguments = match parse_arguments(std::env::args().skip(1)) {
+    let mut arguments = match parse_arguments(std::env::args().skip(1)) {
         Ok(arguments) => arguments,
         Err(message) if message.is_empty() => {
             println!("{USAGE}");
@@ -17,17 +18,21 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let corpus = match choose_corpus(&mut arguments) {
+        Ok(corpus) => corpus,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     if arguments.machine.gdb {
         eprintln!(
-            "QEMU waits for gdb on localhost:1234. In another terminal:\n  gdb {} -ex 'target remote :1234'",
+            "QEMU waits for gdb on localhost:1234. In another terminal:\n  gdb -ex 'target remote :1234'\n  (gdb) symbol-file -o 0x10000000000 {}",
             arguments.kernel.path().display()
         );
     }
-    let image = match DiskImage::create(
-        arguments.kernel,
-        arguments.machine.firmware,
-        arguments.ramdisk.as_deref(),
-    ) {
+    let ramdisk = corpus.as_ref().map(|corpus| corpus.path.as_path());
+    let image = match DiskImage::create(arguments.kernel, arguments.machine.firmware, ramdisk) {
         Ok(image) => image,
         Err(error) => {
             eprintln!("error: could not build the disk image: {error:#}");
@@ -45,4 +50,27 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The demo stores a corpus (the default one unless `--corpus` or
+/// `--built-in`); guest RAM is sized to it unless `--memory` was given.
+fn choose_corpus(arguments: &mut Arguments) -> Result<Option<Corpus>, String> {
+    if arguments.kernel != Kernel::Demo || arguments.built_in {
+        return Ok(None);
+    }
+    let path = arguments
+        .corpus
+        .clone()
+        .unwrap_or_else(corpus::default_corpus);
+    let corpus = corpus::prepare(&path)?;
+    if !arguments.memory_given {
+        arguments.machine.memory_mib = corpus.suggested_memory_mib();
+    }
+    eprintln!(
+        "corpus: {} pages from {} (guest RAM {} MiB)",
+        corpus.pages(),
+        path.display(),
+        arguments.machine.memory_mib
+    );
+    Ok(Some(corpus))
 }

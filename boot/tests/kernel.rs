@@ -29,19 +29,39 @@ struct Check {
 }
 
 const CHECKS: &[Check] = &[
-    Check { name: "kernel::bios", run: |filter| kernel_suite(Firmware::Bios, filter) },
-    Check { name: "kernel::uefi", run: |filter| kernel_suite(Firmware::Uefi, filter) },
-    Check { name: "runner::reports_a_failing_test", run: |_| reports_a_failing_test() },
-    Check { name: "runner::kills_a_hung_kernel", run: |_| kills_a_hung_kernel() },
+    Check {
+        name: "kernel::bios",
+        run: |filter| kernel_suite(Firmware::Bios, filter),
+    },
+    Check {
+        name: "kernel::uefi",
+        run: |filter| kernel_suite(Firmware::Uefi, filter),
+    },
+    Check {
+        name: "runner::reports_a_failing_test",
+        run: |_| reports_a_failing_test(),
+    },
+    Check {
+        name: "runner::kills_a_hung_kernel",
+        run: |_| kills_a_hung_kernel(),
+    },
 ];
 
 fn suite_timeout() -> Duration {
-    let seconds = std::env::var("ZSMALLOC_OS_TEST_TIMEOUT").ok().and_then(|value| value.parse().ok());
+    let seconds = std::env::var("ZSMALLOC_OS_TEST_TIMEOUT")
+        .ok()
+        .and_then(|value| value.parse().ok());
     Duration::from_secs(seconds.unwrap_or(600))
 }
 
-fn boot_test_kernel(firmware: Firmware, options: &[&str], timeout: Duration, echo: bool) -> Result<Outcome, String> {
-    let image = DiskImage::create(Kernel::Tests, firmware, None).map_err(|error| format!("disk image: {error:#}"))?;
+fn boot_test_kernel(
+    firmware: Firmware,
+    options: &[&str],
+    timeout: Duration,
+    echo: bool,
+) -> Result<Outcome, String> {
+    let image = DiskImage::create(Kernel::Tests, firmware, None)
+        .map_err(|error| format!("disk image: {error:#}"))?;
     let mut machine = Machine::new(firmware);
     machine.options = options.iter().map(|option| option.to_string()).collect();
     machine.timeout = Some(timeout);
@@ -53,8 +73,15 @@ fn boot_test_kernel(firmware: Firmware, options: &[&str], timeout: Duration, ech
 fn kernel_suite(firmware: Firmware, filter: &str) -> Result<(), String> {
     let filter_option = format!("test-filter={filter}");
     let outcome = boot_test_kernel(firmware, &[&filter_option], suite_timeout(), true)?;
-    if !outcome.output.lines().any(|line| line.ends_with(" failed") && line.contains(" passed, ")) {
-        return Err(format!("the kernel never printed its summary line; {}", outcome.ending.describe()));
+    if !outcome
+        .output
+        .lines()
+        .any(|line| line.ends_with(" failed") && line.contains(" passed, "))
+    {
+        return Err(format!(
+            "the kernel never printed its summary line; {}",
+            outcome.ending.describe()
+        ));
     }
     match outcome.ending {
         Ending::Success => Ok(()),
@@ -66,10 +93,26 @@ fn reports_a_failing_test() -> Result<(), String> {
     let options = ["test-filter=deliberately_fails", "include-ignored"];
     let outcome = boot_test_kernel(Firmware::Bios, &options, suite_timeout(), false)?;
     let expectations = [
-        (outcome.ending == Ending::KernelFailure, "the run should end in failure (exit code 35)"),
-        (outcome.output.contains("test testing::tests::deliberately_fails ... FAILED"), "the failing test's line"),
-        (outcome.output.contains("deliberate failure for the runner's self-test"), "the failure message"),
-        (outcome.output.contains("0 passed, 1 failed"), "the summary line"),
+        (
+            outcome.ending == Ending::KernelFailure,
+            "the run should end in failure (exit code 35)",
+        ),
+        (
+            outcome
+                .output
+                .contains("test testing::tests::deliberately_fails ... FAILED"),
+            "the failing test's line",
+        ),
+        (
+            outcome
+                .output
+                .contains("deliberate failure for the runner's self-test"),
+            "the failure message",
+        ),
+        (
+            outcome.output.contains("0 passed, 1 failed"),
+            "the summary line",
+        ),
     ];
     check_all(&expectations, &outcome)
 }
@@ -79,15 +122,30 @@ fn kills_a_hung_kernel() -> Result<(), String> {
     let limit = Duration::from_secs(10);
     let outcome = boot_test_kernel(Firmware::Bios, &options, limit, false)?;
     let expectations = [
-        (outcome.ending == Ending::TimedOut(limit), "the run should be killed by the timeout"),
-        (outcome.ending.describe().contains("TIMEOUT"), "the report names the timeout"),
-        (outcome.output.contains("test testing::tests::deliberately_hangs ... "), "the hung test started"),
+        (
+            outcome.ending == Ending::TimedOut(limit),
+            "the run should be killed by the timeout",
+        ),
+        (
+            outcome.ending.describe().contains("TIMEOUT"),
+            "the report names the timeout",
+        ),
+        (
+            outcome
+                .output
+                .contains("test testing::tests::deliberately_hangs ... "),
+            "the hung test started",
+        ),
     ];
     check_all(&expectations, &outcome)
 }
 
 fn check_all(expectations: &[(bool, &str)], outcome: &Outcome) -> Result<(), String> {
-    let missing: Vec<&str> = expectations.iter().filter(|(met, _)| !met).map(|(_, what)| *what).collect();
+    let missing: Vec<&str> = expectations
+        .iter()
+        .filter(|(met, _)| !met)
+        .map(|(_, what)| *what)
+        .collect();
     if missing.is_empty() {
         Ok(())
     } else {
@@ -109,7 +167,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     // libtest flags (--nocapture, --test-threads=N, ...) are accepted and ignored.
-    let filter = arguments.iter().find(|argument| !argument.starts_with('-')).cloned().unwrap_or_default();
+    let filter = arguments
+        .iter()
+        .find(|argument| !argument.starts_with('-'))
+        .cloned()
+        .unwrap_or_default();
     // The suites always run (the kernel applies the filter to its own tests);
     // the runner self-checks run when the filter is empty or names them.
     let selected: Vec<&Check> = CHECKS

@@ -1,9 +1,13 @@
-//! The demo kernel: boots, reports the machine, and runs the demo.
+//! The demo kernel: boots, reports the machine, and runs the compressed-RAM
+//! demo (see `kernel::compressed_ram::demo`) on the ramdisk's page corpus or,
+//! without one, on the built-in workload. QEMU's exit code is the verdict.
 #![no_std]
 #![no_main]
 
 use bootloader_api::{entry_point, BootInfo};
-use kernel::{info, println};
+use kernel::compressed_ram::{demo, workload::Workload};
+use kernel::qemu::{exit, ExitCode};
+use kernel::{info, interrupts, memory, println, tsc};
 
 entry_point!(kernel_main, config = &kernel::BOOTLOADER_CONFIG);
 
@@ -14,11 +18,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "zsmalloc-os {} — a kernel built around Linux's zsmalloc",
         env!("CARGO_PKG_VERSION")
     );
-    info!(
-        "usable memory: {} MiB ({} KiB)",
-        kernel::memory::frame::usable_bytes() >> 20,
-        kernel::memory::frame::usable_bytes() >> 10
-    );
+    memory::log_summary();
     let options = kernel::boot_options::text();
     info!(
         "boot options: {}",
@@ -28,18 +28,50 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
             options
         }
     );
-    let start = kernel::interrupts::ticks();
-    for _ in 0..3 {
-        let seen = kernel::interrupts::ticks();
-        while kernel::interrupts::ticks() == seen {
+    show_timer_ticks(3);
+    let cycles_per_second = tsc::calibrate(10);
+    info!(
+        "TSC: {} MHz (calibrated against the PIT)",
+        cycles_per_second / 1_000_000
+    );
+    if kernel::boot_options::get("speed").is_some() {
+        let figures = kernel::compressed_ram::speed::measure(&workload(), 2000);
+        info!("speed (cycles per operation): {:?}", figures);
+    }
+    let verified = demo::run(&workload());
+    info!("kernel heap: {}", memory::heap::statistics());
+    if verified {
+        info!("demo finished: every page verified");
+        exit(ExitCode::Success)
+    } else {
+        kernel::error!("demo finished: some pages did not verify");
+        exit(ExitCode::Failed)
+    }
+}
+
+fn show_timer_ticks(count: usize) {
+    for _ in 0..count {
+        let seen = interrupts::ticks();
+        while interrupts::ticks() == seen {
             x86_64::instructions::hlt();
         }
         info!(
             "timer tick {} ({} Hz)",
-            kernel::interrupts::ticks(),
-            kernel::interrupts::timer_frequency()
+            interrupts::ticks(),
+            interrupts::timer_frequency()
         );
     }
-    info!("{} ticks seen; done", kernel::interrupts::ticks() - start);
-    kernel::qemu::exit(kernel::qemu::ExitCode::Success)
+}
+
+/// The ramdisk's pages (whole pages only), or the built-in workload.
+fn workload() -> Workload {
+    match kernel::ramdisk::contents() {
+        Some(bytes) if bytes.len() >= memory::PAGE_SIZE => {
+            let whole_pages = bytes.len() / memory::PAGE_SIZE * memory::PAGE_SIZE;
+            Workload::Corpus(&bytes[..whole_pages])
+        }
+        _ => Workload::BuiltIn {
+            count: kernel::compressed_ram::workload::BUILT_IN_PAGES,
+        },
+    }
 }

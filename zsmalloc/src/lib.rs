@@ -1,2 +1,161 @@
-//! zsmalloc (under construction).
+//! # zsmalloc — Linux's compressed-memory allocator, in safe Rust
+//!
+//! zsmalloc stores many small objects (compressed pages, for zram) densely
+//! in whole pages, even when those pages have no permanent address (HIGHMEM).
+//! This crate re-implements it as a `no_std` + `alloc` library that knows
+//! nothing about x86: a [`Backend`] gives it pages, mappings and atomic
+//! sections. Read this page top to bottom; each step names the module that
+//! implements it.
+//!
+//! ## Using it (mirrors `Documentation/mm/zsmalloc.rst`)
+//!
+//! ```
+//! use zsmalloc::{Pool, ReadWrite, ReadOnly};
+//! use zsmalloc::testing::HighmemBackend;
+//!
+//! // zs_create_pool
+//! let pool = Pool::new("zram0", HighmemBackend::new());
+//! // zs_malloc
+//! let handle = pool.malloc(256).expect("a page is available");
+//! {
+//!     // zs_map_object(..., ZS_MM_RW): a window on exactly 256 bytes
+//!     let mut mapper = pool.mapper();
+//!     let mut window = mapper.map(&handle, ReadWrite).expect("not mapped yet");
+//!     window.copy_from_slice(&[0xAB; 256]);
+//!     // zs_unmap_object: dropping the window
+//! }
+//! let mut mapper = pool.mapper();
+//! assert!(mapper.map(&handle, ReadOnly).unwrap().iter().all(|&b| b == 0xAB));
+//! drop(mapper);
+//! // zs_free
+//! pool.free(handle);
+//! assert_eq!(pool.total_pages(), 0);
+//! // zs_destroy_pool: dropping the pool returns every page to the backend
+//! drop(pool);
+//! ```
+//!
+//! The same program with Linux's names is in [`facade`].
+//!
+//! ## 1. Size classes ([`size_class`], [`config`])
+//!
+//! A request of `n` bytes gets an 8-byte handle header and is rounded up to
+//! the next *size class*: 32, 48, 64, ... 4096 bytes (16 bytes apart, 255
+//! classes). Each class decides how many pages (1..=8) to chain into one
+//! *zspage* so that the fewest bytes are wasted at its end, and neighbouring
+//! classes with identical zspages are merged.
+//!
+//! ## 2. Zspages and objects ([`zspage`])
+//!
+//! Objects are laid end to end over the pages of a zspage, so one may span a
+//! page boundary. Class 208 uses 3 pages for 59 objects:
+//!
+//! ```text
+//!        page 0 (4096 B)              page 1 (4096 B)              page 2 (4096 B)
+//!  +----+----+ .. +----+-----+  +-----+----+ .. +----+--+  +----+----+ .. +----+---+
+//!  | o0 | o1 |    | o18| o19 ~  ~ o19 | o20|    | o38|o3~  ~ 39 | o40|    | o58|///|
+//!  +----+----+ .. +----+-----+  +-----+----+ .. +----+--+  +----+----+ .. +----+---+
+//!                        \_____________/                                16 B wasted
+//!                 object 19 spans pages 0 and 1 (and object 39 pages 1 and 2)
+//!
+//!   allocated object: [ handle slot (8 B) | payload ]
+//!   free object:      [ next free (8 B)   | ...     ]   free list inside the objects
+//! ```
+//!
+//! ## 3. Handles ([`handle`])
+//!
+//! `malloc` returns a [`Handle`], not a pointer. It names a slot of the
+//! handle table, and the slot says where the object is now:
+//!
+//! ```text
+//!   Handle (generation | slot) ──> slot: (class, zspage, object) ──> bytes in a zspage
+//!                                        ^ rewritten when compaction moves the object
+//! ```
+//!
+//! A freed slot's generation changes, so a stale raw handle is refused.
+//!
+//! ## 4. Mapping ([`mapping`])
+//!
+//! To touch the bytes, open a short window with a [`Mapper`]: a payload
+//! inside one page is mapped in place; one that spans two pages is copied
+//! into the mapper's bounce buffer (not copied in for [`WriteOnly`], not
+//! copied back for [`ReadOnly`]). The platform is atomic while a window is
+//! open. No lock is held: the window *pins* its zspage instead, so the same
+//! thread may still `malloc` and `free`. A mapped object cannot be freed.
+//!
+//! ## 5. Fullness groups and compaction ([`zspage`], [`compact`])
+//!
+//! ```text
+//!  group:   empty   <10%   <20%  ...  <100%   full
+//!           (freed  [z7]   [z3]       [z1]    [z2][z5]
+//!           at once)  ^ compaction      ^ malloc fills these first;
+//!                       moves objects     compaction moves objects here
+//!                       out of these
+//! ```
+//!
+//! `malloc` fills the fullest non-full zspage first. [`Pool::compact`] moves
+//! objects from the sparsest zspages into the fullest and frees the emptied
+//! ones; [`Pool::pages_compactable`] says how many pages that would free.
+//!
+//! ## 6. Statistics and checking ([`stats`], [`check`])
+//!
+//! [`Pool::stats`] returns [`PoolStats`], printed like Linux's debugfs
+//! `classes` file; [`Pool::check`] verifies every internal invariant.
+//!
+//! ## Concurrency
+//!
+//! `Pool` is `Sync`. Each size class has its own spin lock, the handle table
+//! is read without locks, and every lock is taken inside an atomic section
+//! (interrupts off in the kernel), at most one at a time; so one CPU cannot
+//! deadlock on itself, even inside a map window.
+//!
+//! ## API shape notes
+//!
+//! * The map mode is a type ([`ReadOnly`], [`WriteOnly`], [`ReadWrite`]):
+//!   `mapper.map(&handle, ReadWrite)`; only writable windows are `DerefMut`.
+//!   [`MapMode`] is the run-time form used by the facade.
+//! * One window per mapper (borrowing); per pool, only one window at a time
+//!   holds an in-place backend mapping, others use their bounce buffer, so
+//!   that mappings stay LIFO whatever order windows are dropped in. Windows
+//!   should still be dropped in LIFO order, because each restores the atomic
+//!   state saved when it opened.
+//! * Feature `testing` (std) provides host backends: `testing::HeapBackend`,
+//!   `testing::HighmemBackend`, `testing::FaultyBackend`.
+//! * Raw handles (`u64`) are accepted by [`Pool::free_raw`] and the facade;
+//!   [`Handle::from_raw`] re-wraps one. Every raw use is validated.
+//!
+//! ## Testing
+//!
+//! * `cargo test -p zsmalloc`: geometry against Linux's rules, every size
+//!   1..=4096 through map windows, model-based property tests (also with
+//!   failing page allocation), threads, bad input through the facade.
+//! * `cargo miri test -p zsmalloc`: the same, with smaller counts under Miri.
+//! * `cargo bench -p zsmalloc`: ns/op against `linked_list_allocator`.
 #![no_std]
+#![warn(missing_docs)]
+
+extern crate alloc;
+#[cfg(any(test, feature = "testing"))]
+extern crate std;
+
+pub mod backend;
+pub mod check;
+pub mod compact;
+pub mod config;
+pub mod facade;
+pub mod handle;
+pub mod mapping;
+pub mod pool;
+pub mod size_class;
+pub mod stats;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod zspage;
+
+pub use backend::{Backend, OutOfPages, PAGE_SIZE};
+pub use check::InvariantError;
+pub use config::{Config, ConfigError, HandlePlacement};
+pub use handle::{Handle, HandleError};
+pub use mapping::{Access, MapMode, Mapper, Mapping, ReadOnly, ReadWrite, Writable, WriteOnly};
+pub use pool::{AllocError, Pool};
+pub use size_class::{ClassGeometry, SizeClassTable};
+pub use stats::{ClassStats, PoolStats};

@@ -1,91 +1,220 @@
-//! The kernel heap: a `linked_list_allocator` over a fixed virtual range.
+//! The kernel heap: a `linked_list_allocator` over a virtual range that grows
+//! on demand with LOWMEM frames, up to a limit.
 //!
 //! ```text
-//!   HEAP_START                              HEAP_START + HEAP_SIZE
-//!   [ mapped 4 KiB pages, each backed by a frame ...................... ]
+//!   HEAP_START                       HEAP_START + mapped         HEAP_START + limit
+//!   [ mapped pages, each a LOWMEM frame ][ not mapped yet ..................... ]
+//!                                        ▲
+//!        an allocation that does not fit └─ maps more pages here (GROWTH_STEP or
+//!        more), hands them to the allocator, and tries again
 //! ```
 //!
-//! The global allocator disables interrupts while it holds the heap lock, so
-//! an interrupt handler can never deadlock on it.
+//! The heap holds kernel metadata, so its frames come from LOWMEM
+//! (`GFP_KERNEL`), like Linux's slab. When the limit is reached, or LOWMEM
+//! runs out, `alloc` returns null: `Vec::try_reserve` and friends get an
+//! error, and infallible allocations end in Rust's allocation-error panic
+//! ("memory allocation of N bytes failed"). Nothing is ever written outside
+//! the mapped range. The heap never shrinks.
+//!
+//! The allocator disables interrupts while it holds the heap lock, so an
+//! interrupt handler can never deadlock on it. Lock order: heap, then the
+//! page table (`memory::PAGE_TABLE`), then the frame allocator.
 
+use super::frame::{self, PageTableFrames, GFP_KERNEL};
 use core::alloc::{GlobalAlloc, Layout};
+use core::fmt;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 use spin::Mutex;
-use x86_64::structures::paging::mapper::MapToError;
-use x86_64::structures::paging::{Mapper, Page, PageTableFlags, Size4KiB};
+use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::structures::paging::{Mapper, Page, PageTableFlags};
 use x86_64::VirtAddr;
 
 /// Where the heap starts in virtual memory.
 pub const HEAP_START: u64 = 0x4444_4444_0000;
-/// Heap size in bytes.
-pub const HEAP_SIZE: u64 = 16 * 1024 * 1024;
+/// Heap mapped at boot.
+pub const INITIAL_HEAP_SIZE: u64 = 1024 * 1024;
+/// The heap never grows beyond this, nor beyond half of LOWMEM's free frames.
+pub const MAX_HEAP_SIZE: u64 = 64 * 1024 * 1024;
+/// The heap grows by at least this much at a time.
+pub const GROWTH_STEP: u64 = 256 * 1024;
+const PAGE_SIZE: u64 = super::PAGE_SIZE as u64;
 
-struct KernelHeap(Mutex<Heap>);
+/// The heap's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapStatistics {
+    /// Bytes mapped (the heap's current size).
+    pub mapped: u64,
+    /// The most it may grow to.
+    pub limit: u64,
+    /// Bytes in allocated blocks, and free inside the mapped range.
+    pub used: usize,
+    pub free: usize,
+    /// Times the heap grew, and allocations refused (null returned).
+    pub growths: u64,
+    pub failed_allocations: u64,
+}
+
+impl fmt::Display for HeapStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "heap: {} KiB mapped of {} KiB limit; {} KiB used, {} KiB free; grew {} times, {} failed allocations",
+            self.mapped >> 10,
+            self.limit >> 10,
+            self.used >> 10,
+            self.free >> 10,
+            self.growths,
+            self.failed_allocations
+        )
+    }
+}
+
+struct GrowableHeap {
+    heap: Heap,
+    mapped: u64,
+    limit: u64,
+    growths: u64,
+    failed_allocations: u64,
+}
+
+struct KernelHeap(Mutex<GrowableHeap>);
 
 #[global_allocator]
-static ALLOCATOR: KernelHeap = KernelHeap(Mutex::new(Heap::empty()));
+static ALLOCATOR: KernelHeap = KernelHeap(Mutex::new(GrowableHeap {
+    heap: Heap::empty(),
+    mapped: 0,
+    limit: 0,
+    growths: 0,
+    failed_allocations: 0,
+}));
 
-// SAFETY: the heap hands out disjoint blocks from memory it owns; the lock
-// (taken with interrupts off) serialises every access to its free list.
+impl GrowableHeap {
+    fn allocate(&mut self, layout: Layout) -> *mut u8 {
+        if let Ok(block) = self.heap.allocate_first_fit(layout) {
+            return block.as_ptr();
+        }
+        if self.grow_for(layout) {
+            if let Ok(block) = self.heap.allocate_first_fit(layout) {
+                return block.as_ptr();
+            }
+        }
+        self.failed_allocations += 1;
+        core::ptr::null_mut()
+    }
+
+    /// Grow enough for `layout` (with room for alignment), if the limit allows.
+    fn grow_for(&mut self, layout: Layout) -> bool {
+        let wanted = (layout.size() + layout.align()) as u64;
+        let room = self.limit - self.mapped;
+        if wanted > room + self.heap.free() as u64 {
+            return false; // could never fit: do not take frames for nothing
+        }
+        let step = wanted.next_multiple_of(GROWTH_STEP).min(room);
+        let added = map_pages(HEAP_START + self.mapped, step);
+        if added == 0 {
+            return false;
+        }
+        // SAFETY: `map_pages` just mapped `added` bytes right after the heap's
+        // end, writable and used by nothing else.
+        unsafe { self.heap.extend(added as usize) };
+        self.mapped += added;
+        self.growths += 1;
+        true
+    }
+}
+
+/// Map up to `bytes` of fresh LOWMEM frames at `start`; returns the bytes mapped
+/// (less than asked when LOWMEM runs out).
+fn map_pages(start: u64, bytes: u64) -> u64 {
+    let mut guard = super::PAGE_TABLE.lock();
+    let page_table = guard.as_mut().expect("page table not initialised");
+    let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
+    let mut mapped = 0;
+    while mapped < bytes {
+        let page = Page::containing_address(VirtAddr::new(start + mapped));
+        let Ok(frame) = frame::allocate(GFP_KERNEL) else {
+            break;
+        };
+        // SAFETY: the page lies in the heap's range above what is mapped,
+        // which nothing else maps; the frame is fresh from the allocator, so
+        // no alias exists.
+        let result =
+            unsafe { page_table.map_to(page, frame.to_phys_frame(), flags, &mut PageTableFrames) };
+        match result {
+            Ok(flush) => flush.flush(),
+            Err(_) => {
+                frame::free(frame).expect("the frame was just allocated");
+                break;
+            }
+        }
+        mapped += PAGE_SIZE;
+    }
+    mapped
+}
+
+// SAFETY: the heap hands out disjoint blocks from memory it owns (mapped by
+// `map_pages`); the lock (taken with interrupts off) serialises every access
+// to its free list.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        x86_64::instructions::interrupts::without_interrupts(|| {
-            self.0
-                .lock()
-                .allocate_first_fit(layout)
-                .map_or(core::ptr::null_mut(), |block| block.as_ptr())
-        })
+        without_interrupts(|| self.0.lock().allocate(layout))
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        x86_64::instructions::interrupts::without_interrupts(|| {
+        without_interrupts(|| {
             if let Some(block) = NonNull::new(pointer) {
                 // SAFETY: GlobalAlloc's contract: `pointer` came from `alloc`
                 // with this `layout` and is not used after this call.
-                unsafe { self.0.lock().deallocate(block, layout) };
+                unsafe { self.0.lock().heap.deallocate(block, layout) };
             }
         })
     }
 }
 
-/// Bytes of heap in use and free.
+/// Bytes of heap in use and free (in the mapped part).
 pub fn usage() -> (usize, usize) {
-    x86_64::instructions::interrupts::without_interrupts(|| {
+    let statistics = statistics();
+    (statistics.used, statistics.free)
+}
+
+/// The heap's counters.
+pub fn statistics() -> HeapStatistics {
+    without_interrupts(|| {
         let heap = ALLOCATOR.0.lock();
-        (heap.used(), heap.free())
+        HeapStatistics {
+            mapped: heap.mapped,
+            limit: heap.limit,
+            used: heap.heap.used(),
+            free: heap.heap.free(),
+            growths: heap.growths,
+            failed_allocations: heap.failed_allocations,
+        }
     })
 }
 
-/// Map the heap's pages and hand them to the allocator.
-pub fn init() -> Result<(), MapToError<Size4KiB>> {
-    let mut guard = super::PAGE_TABLE.lock();
-    let page_table = guard.as_mut().expect("page table not initialised");
-    let first = Page::containing_address(VirtAddr::new(HEAP_START));
-    let last = Page::containing_address(VirtAddr::new(HEAP_START + HEAP_SIZE - 1));
-    let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
-    for page in Page::range_inclusive(first, last) {
-        let frame = super::frame::allocate().ok_or(MapToError::FrameAllocationFailed)?;
-        // SAFETY: the page lies in the heap range, which nothing else maps,
-        // and the frame is fresh from the allocator, so no alias exists.
-        unsafe {
-            page_table
-                .map_to(page, frame, flags, &mut super::frame::GlobalFrames)?
-                .flush()
-        };
-    }
-    drop(guard);
-    // SAFETY: the range was just mapped writable and is used by nothing else.
-    unsafe {
-        ALLOCATOR
-            .0
-            .lock()
-            .init(HEAP_START as *mut u8, HEAP_SIZE as usize)
-    };
-    Ok(())
+/// Map the initial heap and set its limit (half of LOWMEM's free frames, at
+/// most `MAX_HEAP_SIZE`). Panics if LOWMEM cannot even hold the initial heap.
+pub fn init() {
+    let lowmem_free = frame::statistics()[0].free as u64 * PAGE_SIZE;
+    let limit = (lowmem_free / 2).min(MAX_HEAP_SIZE) & !(PAGE_SIZE - 1);
+    assert!(
+        limit >= INITIAL_HEAP_SIZE,
+        "LOWMEM is too small for the kernel heap: raise lowmem="
+    );
+    let mapped = map_pages(HEAP_START, INITIAL_HEAP_SIZE);
+    assert_eq!(mapped, INITIAL_HEAP_SIZE, "could not map the initial heap");
+    without_interrupts(|| {
+        let mut heap = ALLOCATOR.0.lock();
+        // SAFETY: the range was just mapped writable and is used by nothing else.
+        unsafe { heap.heap.init(HEAP_START as *mut u8, mapped as usize) };
+        heap.mapped = mapped;
+        heap.limit = limit;
+    });
 }
 
 mod tests {
+    use super::{statistics, GROWTH_STEP};
     use alloc::boxed::Box;
     use alloc::vec::Vec;
 
@@ -106,4 +235,76 @@ mod tests {
         assert_eq!(super::usage().0, used_before);
     }
     crate::kernel_test!(freed_memory_is_reused);
+
+    /// Ask for more than is free: the heap must grow (unless an earlier
+    /// test already grew it to its limit; then it must still serve what fits).
+    fn the_heap_grows_on_demand() {
+        let before = statistics();
+        let room = before.limit - before.mapped;
+        let size = if room >= 2 * GROWTH_STEP {
+            before.free + GROWTH_STEP as usize
+        } else {
+            before.free / 2
+        };
+        let mut block: Vec<u8> = Vec::new();
+        block.try_reserve_exact(size).expect("the heap serves this");
+        block.resize(size, 0xa5);
+        assert!(block.iter().all(|&byte| byte == 0xa5));
+        let after = statistics();
+        if room >= 2 * GROWTH_STEP {
+            assert!(after.mapped > before.mapped, "{}", after);
+            assert!(after.growths > before.growths);
+        }
+        assert!(after.mapped <= after.limit);
+    }
+    crate::kernel_test!(the_heap_grows_on_demand);
+
+    /// Fill the heap to its limit: the failure is an error value, the heap
+    /// stays within its limit, and everything works again once freed.
+    fn heap_exhaustion_is_an_error_and_recoverable() {
+        let limit = statistics().limit as usize;
+        let mut too_big: Vec<u8> = Vec::new();
+        assert!(
+            too_big.try_reserve(2 * limit).is_err(),
+            "more than the limit"
+        );
+        let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(limit / GROWTH_STEP as usize * 2 + 16);
+        loop {
+            let mut block: Vec<u8> = Vec::new();
+            if block.try_reserve_exact(GROWTH_STEP as usize / 2).is_err() {
+                break;
+            }
+            block.push(1);
+            blocks.push(block);
+        }
+        let full = statistics();
+        assert!(full.mapped <= full.limit);
+        assert!(
+            full.mapped + GROWTH_STEP > full.limit || full.free < GROWTH_STEP as usize,
+            "{}",
+            full
+        );
+        assert!(full.failed_allocations >= 2);
+        let held = blocks.len();
+        drop(blocks);
+        let mut again: Vec<u8> = Vec::new();
+        again
+            .try_reserve_exact(held / 2 * GROWTH_STEP as usize / 2)
+            .expect("memory is usable again");
+        again.push(2);
+    }
+    crate::kernel_test!(heap_exhaustion_is_an_error_and_recoverable);
+
+    /// An infallible allocation beyond the limit ends in Rust's allocation
+    /// error ("memory allocation of N bytes failed"), a panic, not in
+    /// corrupted memory.
+    fn an_infallible_allocation_beyond_the_limit_panics() {
+        let limit = statistics().limit as usize;
+        let block: Vec<u8> = Vec::with_capacity(limit + 1);
+        crate::println!("allocated {} bytes beyond the limit?", block.capacity());
+    }
+    crate::kernel_test!(
+        an_infallible_allocation_beyond_the_limit_panics,
+        should_panic
+    );
 }

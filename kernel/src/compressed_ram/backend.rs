@@ -1,0 +1,89 @@
+//! zsmalloc's backend in the kernel: pages are physical frames from the
+//! frame allocator (HIGHMEM preferred), reached through `kmap`, and atomic
+//! sections disable interrupts.
+//!
+//! ```text
+//!   zsmalloc                 KernelPages                   kernel
+//!   alloc_page()      ──►    frame::allocate(GFP_HIGHUSER)  buddy allocator, HIGHMEM first
+//!   map_page(frame)   ──►    kmap_raw(frame)                LOWMEM: direct map; HIGHMEM: a kmap slot
+//!   unmap_page        ──►    kunmap_raw                     slot freed, TLB entry flushed
+//!   enter_atomic()    ──►    interrupts_off::enter()        cli, measured
+//! ```
+//!
+//! zsmalloc's own metadata (zspage records, handle table) is ordinary heap
+//! memory, and the kernel heap lives in LOWMEM, as in Linux.
+
+use super::interrupts_off::{self, SavedInterruptFlag};
+use crate::memory::frame::{self, AllocationFlags, Frame, Zone};
+use crate::memory::kmap;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use zsmalloc::{Backend, OutOfPages};
+
+/// Frames for a zsmalloc pool, counted by zone.
+pub struct KernelPages {
+    flags: AllocationFlags,
+    frames_in_use: [AtomicUsize; 2],
+}
+
+impl KernelPages {
+    /// A backend that allocates with `flags` (e.g. `GFP_HIGHUSER`).
+    pub const fn new(flags: AllocationFlags) -> Self {
+        KernelPages {
+            flags,
+            frames_in_use: [AtomicUsize::new(0), AtomicUsize::new(0)],
+        }
+    }
+
+    /// Frames the pool holds now: (LOWMEM, HIGHMEM).
+    pub fn frames_in_use(&self) -> (usize, usize) {
+        (
+            self.frames_in_use[0].load(Ordering::Relaxed),
+            self.frames_in_use[1].load(Ordering::Relaxed),
+        )
+    }
+
+    fn counter(&self, frame: Frame) -> &AtomicUsize {
+        match frame::zone_of(frame) {
+            Zone::Low => &self.frames_in_use[0],
+            Zone::High => &self.frames_in_use[1],
+        }
+    }
+}
+
+impl Backend for KernelPages {
+    type Page = Frame;
+    type AtomicState = SavedInterruptFlag;
+
+    fn alloc_page(&self) -> Result<Frame, OutOfPages> {
+        let frame = frame::allocate(self.flags).map_err(|_| OutOfPages)?;
+        self.counter(frame).fetch_add(1, Ordering::Relaxed);
+        Ok(frame)
+    }
+
+    unsafe fn free_page(&self, page: Frame) {
+        self.counter(page).fetch_sub(1, Ordering::Relaxed);
+        if let Err(error) = frame::free(page) {
+            panic!(
+                "zsmalloc gave back a frame the kernel did not lend it: {:?}",
+                error
+            );
+        }
+    }
+
+    unsafe fn map_page(&self, page: Frame) -> NonNull<u8> {
+        NonNull::new(kmap::kmap_raw(page)).expect("kmap never maps at address zero")
+    }
+
+    unsafe fn unmap_page(&self, page: Frame, address: NonNull<u8>) {
+        kmap::kunmap_raw(page, address.as_ptr());
+    }
+
+    fn enter_atomic(&self) -> SavedInterruptFlag {
+        interrupts_off::enter()
+    }
+
+    fn leave_atomic(&self, state: SavedInterruptFlag) {
+        interrupts_off::leave(state)
+    }
+}

@@ -1,0 +1,141 @@
+//! The demo that `./run-qemu.sh` runs: fill a compressed store with a
+//! workload, verify every page, churn it, compact it, verify again, and
+//! report each phase.
+//!
+//! ```text
+//!   fill     write page i to slot i for every page; read all back; compare
+//!   churn    discard a pseudo-random quarter of the slots, overwrite another
+//!            quarter with other pages; verify every slot (discarded = zeros)
+//!   compact  compact the pool; verify every slot again
+//! ```
+//!
+//! Each phase prints a readable report and one `ZRAM-REPORT {json}` line.
+//! The demo's verdict is QEMU's exit code: success only if every page read
+//! back equal to what was written.
+
+use super::backend::KernelPages;
+use super::report::{print_phase, PhaseFigures};
+use super::workload::{Random, Workload};
+use super::{interrupts_off, new_store};
+use crate::memory::PAGE_SIZE;
+use crate::tsc;
+use alloc::vec;
+use alloc::vec::Vec;
+use zram::CompressedStore;
+
+/// What a slot should read as.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expected {
+    Empty,
+    Page(usize),
+}
+
+struct Demo<'w> {
+    workload: &'w Workload,
+    store: CompressedStore<KernelPages>,
+    expected: Vec<Expected>,
+    page: [u8; PAGE_SIZE],
+    reference: [u8; PAGE_SIZE],
+}
+
+/// Run the three phases; `true` if every page verified.
+pub fn run(workload: &Workload) -> bool {
+    let count = workload.page_count();
+    crate::info!("demo: {} pages from the {}", count, workload.describe());
+    let mut demo = Demo {
+        workload,
+        store: new_store(count),
+        expected: vec![Expected::Empty; count],
+        page: [0; PAGE_SIZE],
+        reference: [0; PAGE_SIZE],
+    };
+    interrupts_off::start_checking();
+    let fill = demo.fill();
+    print_phase("fill", &demo.store, &fill);
+    let churn = demo.churn();
+    print_phase("churn", &demo.store, &churn);
+    let compact = demo.compact();
+    print_phase("compact", &demo.store, &compact);
+    crate::interrupts::on_tick(None);
+    [fill, churn, compact]
+        .iter()
+        .all(|phase| phase.failed_pages == 0)
+}
+
+impl Demo<'_> {
+    fn write(&mut self, slot: usize, source: usize, figures: &mut PhaseFigures) {
+        self.workload.page(source, &mut self.page);
+        let start = tsc::read();
+        let result = self.store.write(slot, &self.page);
+        figures.write_cycles += tsc::read() - start;
+        figures.pages += 1;
+        match result {
+            Ok(()) => self.expected[slot] = Expected::Page(source),
+            Err(error) => {
+                crate::warn!(
+                    "write of page {} to slot {} failed: {}",
+                    source,
+                    slot,
+                    error
+                );
+                figures.failed_writes += 1;
+            }
+        }
+    }
+
+    /// Read every slot back and compare it with what it should hold.
+    fn verify_all(&mut self, figures: &mut PhaseFigures) {
+        for slot in 0..self.expected.len() {
+            let start = tsc::read();
+            let result = self.store.read(slot, &mut self.page);
+            figures.read_cycles += tsc::read() - start;
+            figures.reads += 1;
+            match self.expected[slot] {
+                Expected::Empty => self.reference.fill(0),
+                Expected::Page(source) => self.workload.page(source, &mut self.reference),
+            }
+            if result.is_ok() && self.page == self.reference {
+                figures.verified_pages += 1;
+            } else {
+                figures.failed_pages += 1;
+                crate::error!("slot {} did not verify ({:?})", slot, result.err());
+            }
+        }
+    }
+
+    fn fill(&mut self) -> PhaseFigures {
+        let mut figures = PhaseFigures::start();
+        for slot in 0..self.expected.len() {
+            self.write(slot, slot, &mut figures);
+        }
+        figures.fill_cycles = figures.write_cycles;
+        self.verify_all(&mut figures);
+        figures.finish()
+    }
+
+    fn churn(&mut self) -> PhaseFigures {
+        let mut figures = PhaseFigures::start();
+        let count = self.expected.len();
+        let mut random = Random::new(0x5eed);
+        for slot in 0..count {
+            match random.next() % 4 {
+                0 => {
+                    self.store.discard(slot).expect("the slot is in range");
+                    self.expected[slot] = Expected::Empty;
+                    figures.discards += 1;
+                }
+                1 => self.write(slot, count + slot, &mut figures),
+                _ => {}
+            }
+        }
+        self.verify_all(&mut figures);
+        figures.finish()
+    }
+
+    fn compact(&mut self) -> PhaseFigures {
+        let mut figures = PhaseFigures::start();
+        figures.pages_freed_by_compaction = self.store.compact();
+        self.verify_all(&mut figures);
+        figures.finish()
+    }
+}

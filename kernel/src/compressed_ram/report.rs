@@ -1,0 +1,160 @@
+//! The demo's report: a readable block per phase, and the same figures as
+//! one JSON line prefixed `ZRAM-REPORT ` so that tools can read them.
+//!
+//! ```text
+//!   ZRAM-REPORT {"phase":"fill","orig_data_size":17203200,...,"cycles_per_read":9000}
+//! ```
+//!
+//! Field names follow Linux's mm_stat (bytes for sizes, pages for counts);
+//! see `zram::stats` for their meaning.
+
+use super::backend::KernelPages;
+use super::interrupts_off;
+use crate::memory::{frame, kmap};
+use crate::{println, tsc};
+use zram::CompressedStore;
+
+/// What one phase did and measured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PhaseFigures {
+    /// Slots written in the phase.
+    pub pages: u64,
+    pub failed_writes: u64,
+    pub discards: u64,
+    pub reads: u64,
+    /// Pages read back and found equal (of every kind).
+    pub verified_pages: u64,
+    pub failed_pages: u64,
+    pub write_cycles: u64,
+    pub read_cycles: u64,
+    /// Cycles of the fill phase's writes (pages per second).
+    pub fill_cycles: u64,
+    pub pages_freed_by_compaction: usize,
+    violations_at_start: u64,
+}
+
+impl PhaseFigures {
+    /// Begin a phase: the longest-window measurement starts afresh.
+    pub fn start() -> Self {
+        interrupts_off::reset_longest();
+        PhaseFigures {
+            violations_at_start: interrupts_off::statistics().violations,
+            ..Default::default()
+        }
+    }
+
+    pub fn finish(self) -> Self {
+        self
+    }
+}
+
+fn per(total: u64, count: u64) -> u64 {
+    total.checked_div(count).unwrap_or(0)
+}
+
+/// Print the report of one phase.
+pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &PhaseFigures) {
+    let statistics = store.statistics();
+    let mm = statistics.mm_stat;
+    let windows = interrupts_off::statistics();
+    let violations = windows.violations - figures.violations_at_start;
+    let cycles_per_write = per(figures.write_cycles, figures.pages);
+    let cycles_per_read = per(figures.read_cycles, figures.reads);
+    let pages_per_second = if figures.fill_cycles == 0 {
+        0
+    } else {
+        (figures.pages as f64 * tsc::cycles_per_second() as f64 / figures.fill_cycles as f64) as u64
+    };
+    let (low_frames, high_frames) = store.pool().backend().frames_in_use();
+    let kmaps = kmap::statistics();
+
+    println!();
+    println!(
+        "== phase {}: {} slots written, {} pages verified, {} failed ==",
+        phase, figures.pages, figures.verified_pages, figures.failed_pages
+    );
+    println!("  mm_stat          {}", mm);
+    println!(
+        "  orig_data_size   {:>12} bytes  ({} pages stored)",
+        mm.orig_data_size,
+        mm.orig_data_size / 4096
+    );
+    println!("  compr_data_size  {:>12} bytes", mm.compr_data_size);
+    println!(
+        "  mem_used_total   {:>12} bytes  ({} pages)",
+        mm.mem_used_total,
+        mm.mem_used_total / 4096
+    );
+    println!("  mem_limit        {:>12} bytes", mm.mem_limit);
+    println!("  mem_used_max     {:>12} bytes", mm.mem_used_max);
+    println!("  same_pages       {:>12}", mm.same_pages);
+    println!("  pages_compacted  {:>12}", mm.pages_compacted);
+    println!("  huge_pages       {:>12}", mm.huge_pages);
+    println!(
+        "  compression ratio (orig / mem_used_total)     {:.2}",
+        mm.compression_ratio()
+    );
+    println!(
+        "  allocator efficiency (compr / mem_used_total) {:.3}",
+        mm.allocator_efficiency()
+    );
+    println!(
+        "  zsmalloc frames: {} LOWMEM, {} HIGHMEM",
+        low_frames, high_frames
+    );
+    println!(
+        "  kmap: {} calls, {} slots at most, {} TLB flushes",
+        kmaps.calls, kmaps.slot_high_water, kmaps.tlb_flushes
+    );
+    println!(
+        "  interrupts off: longest window {} cycles ({:.1} us), {} timer ticks inside a window",
+        windows.longest_cycles,
+        tsc::cycles_to_microseconds(windows.longest_cycles),
+        violations
+    );
+    println!(
+        "  speed: {} cycles per write, {} cycles per read",
+        cycles_per_write, cycles_per_read
+    );
+    if pages_per_second != 0 {
+        println!("  fill rate: {} pages/s", pages_per_second);
+    }
+    if figures.pages_freed_by_compaction != 0 || phase == "compact" {
+        println!(
+            "  compaction freed {} pages",
+            figures.pages_freed_by_compaction
+        );
+    }
+    if phase == "compact" {
+        println!("\n{}", store.pool().stats());
+    }
+    println!(
+        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"cycles_per_write\":{},\"cycles_per_read\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
+        phase,
+        mm.orig_data_size,
+        mm.compr_data_size,
+        mm.mem_used_total,
+        mm.mem_limit,
+        mm.mem_used_max,
+        mm.same_pages,
+        mm.pages_compacted,
+        mm.huge_pages,
+        figures.pages,
+        figures.verified_pages,
+        figures.failed_pages,
+        figures.failed_writes,
+        figures.discards,
+        violations,
+        windows.longest_cycles,
+        tsc::cycles_to_microseconds(windows.longest_cycles),
+        cycles_per_write,
+        cycles_per_read,
+        pages_per_second,
+        low_frames,
+        high_frames,
+        kmaps.calls,
+        kmaps.tlb_flushes,
+        frame::statistics()[0].free,
+        frame::statistics()[1].free,
+    );
+}

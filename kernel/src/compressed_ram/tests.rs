@@ -1,0 +1,193 @@
+//! In-QEMU tests of the compressed store on the kernel's frames, with
+//! interrupts really disabled during map windows.
+
+use super::backend::KernelPages;
+use super::workload::{Random, Workload};
+use super::{interrupts_off, new_store};
+use crate::memory::frame::GFP_HIGHUSER;
+use crate::memory::PAGE_SIZE;
+use alloc::vec::Vec;
+use zram::{CompressedStore, StoreError};
+use zsmalloc::Pool;
+
+const KINDS: usize = 8;
+
+fn built_in_page(index: usize) -> [u8; PAGE_SIZE] {
+    let mut page = [0; PAGE_SIZE];
+    Workload::BuiltIn { count: usize::MAX }.page(index, &mut page);
+    page
+}
+
+fn read(store: &mut CompressedStore<KernelPages>, slot: usize) -> [u8; PAGE_SIZE] {
+    let mut page = [0x5A; PAGE_SIZE];
+    store.read(slot, &mut page).expect("read");
+    page
+}
+
+fn every_page_kind_round_trips() {
+    let mut store = new_store(2 * KINDS);
+    for slot in 0..2 * KINDS {
+        store.write(slot, &built_in_page(slot)).expect("write");
+    }
+    for slot in 0..2 * KINDS {
+        assert!(read(&mut store, slot) == built_in_page(slot), "slot {slot}");
+    }
+    let statistics = store.statistics();
+    let mm = statistics.mm_stat;
+    assert_eq!(mm.orig_data_size, (2 * KINDS * PAGE_SIZE) as u64);
+    assert_eq!(mm.same_pages, 4, "kinds 0 and 1 are same-filled");
+    assert_eq!(mm.huge_pages, 2, "kind 4 is noise");
+    assert_eq!(
+        mm.mem_used_total,
+        (store.pool().total_pages() * PAGE_SIZE) as u64
+    );
+    let (low, high) = store.pool().backend().frames_in_use();
+    assert_eq!(low + high, store.pool().total_pages());
+    assert!(high > 0, "zsmalloc prefers HIGHMEM frames");
+    store.pool().check().expect("pool invariants");
+}
+crate::kernel_test!(every_page_kind_round_trips);
+
+fn overwrite_and_discard() {
+    let mut store = new_store(4);
+    store.write(0, &built_in_page(4)).unwrap();
+    store.write(0, &built_in_page(2)).unwrap();
+    assert!(read(&mut store, 0) == built_in_page(2));
+    assert_eq!(
+        store.statistics().mm_stat.huge_pages,
+        0,
+        "the old huge object was freed"
+    );
+    store.discard(0).unwrap();
+    assert!(read(&mut store, 0) == [0; PAGE_SIZE]);
+    let statistics = store.statistics();
+    assert_eq!(statistics.mm_stat.orig_data_size, 0);
+    assert_eq!(
+        statistics.mm_stat.mem_used_total, 0,
+        "every frame went back"
+    );
+    assert_eq!(statistics.writes, 2);
+    assert_eq!(statistics.discards, 1);
+}
+crate::kernel_test!(overwrite_and_discard);
+
+fn the_memory_limit_is_respected_with_old_data_intact() {
+    let mut store = new_store(32);
+    store.set_memory_limit(6);
+    let mut stored = Vec::new();
+    let mut refusal = None;
+    for slot in 0..32 {
+        // Noise pages (kind 4): each needs a page of its own.
+        match store.write(slot, &built_in_page(slot * KINDS + 4)) {
+            Ok(()) => stored.push(slot),
+            Err(error) => {
+                refusal = Some(error);
+                break;
+            }
+        }
+    }
+    assert_eq!(refusal, Some(StoreError::MemoryLimit { limit_pages: 6 }));
+    assert_eq!(stored.len(), 6);
+    assert_eq!(
+        store.write(stored[0], &built_in_page(1004)),
+        Err(StoreError::MemoryLimit { limit_pages: 6 })
+    );
+    for &slot in &stored {
+        assert!(
+            read(&mut store, slot) == built_in_page(slot * KINDS + 4),
+            "slot {slot}"
+        );
+    }
+    assert!(store.statistics().mm_stat.mem_used_max <= 6 * PAGE_SIZE as u64);
+}
+crate::kernel_test!(the_memory_limit_is_respected_with_old_data_intact);
+
+fn compaction_keeps_the_data() {
+    let slots = 800;
+    let mut store = new_store(slots);
+    for slot in 0..slots {
+        store.write(slot, &built_in_page(slot)).unwrap();
+    }
+    let mut random = Random::new(7);
+    let mut kept = Vec::new();
+    for slot in 0..slots {
+        if random.next() % 3 == 0 {
+            kept.push(slot);
+        } else {
+            store.discard(slot).unwrap();
+        }
+    }
+    let before = store.pool().total_pages();
+    let freed = store.compact();
+    assert!(
+        freed > 0,
+        "two thirds were discarded: something must be compactable"
+    );
+    assert_eq!(store.pool().total_pages(), before - freed);
+    for &slot in &kept {
+        assert!(read(&mut store, slot) == built_in_page(slot), "slot {slot}");
+    }
+    store.pool().check().expect("pool invariants");
+}
+crate::kernel_test!(compaction_keeps_the_data);
+
+fn bad_input_changes_nothing() {
+    let mut store = new_store(2);
+    store.write(1, &built_in_page(3)).unwrap();
+    let before = store.statistics();
+    assert_eq!(
+        store.write(2, &[0; PAGE_SIZE]),
+        Err(StoreError::SlotOutOfRange { slot: 2, slots: 2 })
+    );
+    assert_eq!(
+        store.write(0, &[0; 512]),
+        Err(StoreError::NotAPage { length: 512 })
+    );
+    assert_eq!(
+        store.read(0, &mut [0; 8192]),
+        Err(StoreError::NotAPage { length: 8192 })
+    );
+    assert_eq!(store.statistics().mm_stat, before.mm_stat);
+    assert!(read(&mut store, 1) == built_in_page(3));
+}
+crate::kernel_test!(bad_input_changes_nothing);
+
+/// Map windows under a fast timer: a timer tick must never land in one.
+fn no_timer_interrupt_inside_a_map_window() {
+    crate::interrupts::set_timer_frequency(10_000);
+    interrupts_off::start_checking();
+    let before = interrupts_off::statistics();
+    let pool = Pool::new("stress", KernelPages::new(GFP_HIGHUSER));
+    let mut handles = Vec::new();
+    for round in 0..2_000usize {
+        let size = 1 + (round * 997) % PAGE_SIZE;
+        let handle = pool.malloc(size).expect("memory");
+        let mut mapper = pool.mapper();
+        {
+            let mut window = mapper.map(&handle, zsmalloc::WriteOnly).expect("map");
+            window.fill(round as u8);
+        }
+        {
+            let window = mapper.map(&handle, zsmalloc::ReadOnly).expect("map");
+            assert!(window.iter().all(|&byte| byte == round as u8));
+        }
+        handles.push(handle);
+        if handles.len() > 64 {
+            pool.free(handles.remove(0));
+        }
+    }
+    let ticks_seen = crate::interrupts::ticks();
+    crate::interrupts::on_tick(None);
+    crate::interrupts::set_timer_frequency(crate::interrupts::DEFAULT_TIMER_HZ);
+    let after = interrupts_off::statistics();
+    assert!(
+        after.windows > before.windows + 4_000,
+        "windows were opened"
+    );
+    assert_eq!(
+        after.violations, before.violations,
+        "a timer interrupt arrived inside a map window"
+    );
+    assert!(ticks_seen > 0);
+}
+crate::kernel_test!(no_timer_interrupt_inside_a_map_window);

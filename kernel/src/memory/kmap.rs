@@ -1,0 +1,533 @@
+//! `kmap`: a temporary kernel mapping of any physical frame (Linux's
+//! `kmap_local_page`).
+//!
+//! A LOWMEM frame is always mapped by the direct map, so kmap just returns its
+//! direct-map address: no page-table work at all. A HIGHMEM frame has no
+//! mapping, so kmap borrows one of [`KMAP_SLOTS`] virtual pages, the *slots*,
+//! writes one page-table entry for it, and the matching unmap clears the entry
+//! and flushes that one TLB entry (`invlpg`).
+//!
+//! ```text
+//!   KMAP_BASE  slot 0   slot 1   slot 2          slot 15
+//!             [ PTE  ][ PTE  ][      ] ...    [      ]     one level-1 table,
+//!                ▲       ▲       ▲                         made at boot: mapping
+//!                │       │       └── next free slot         a slot is one write
+//!                │       └── frame B (mapped second)
+//!                └── frame A (mapped first)
+//! ```
+//!
+//! The slots form a *stack*, as in Linux: a mapping takes the next slot, and
+//! only the most recent mapping may be unmapped. So nested mappings must be
+//! released in reverse order, which the RAII [`KmapGuard`] does naturally
+//! (locals are dropped in reverse order). Running out of slots, or unmapping
+//! anything but the top of the stack, is a [`KmapError`]: `try_kmap` /
+//! `try_kunmap_raw` return it, the others panic with it (a kernel bug).
+//!
+//! The stack is per-CPU state (there is one CPU here). It is changed with
+//! interrupts off, so an interrupt handler may kmap too, provided it unmaps
+//! before it returns, which keeps the stack in order.
+
+use super::frame::Frame;
+use core::fmt;
+use core::marker::PhantomData;
+use spin::Mutex;
+use x86_64::instructions::interrupts::without_interrupts;
+use x86_64::instructions::tlb;
+use x86_64::structures::paging::{PageTable, PageTableFlags, PageTableIndex};
+use x86_64::{PhysAddr, VirtAddr};
+
+/// Number of slots for HIGHMEM mappings (the maximum nesting depth).
+pub const KMAP_SLOTS: usize = 16;
+/// Virtual address of slot 0 (2 MiB aligned: all slots share one table).
+pub const KMAP_BASE: u64 = 0x0000_4444_0000_0000;
+const SLOT_SIZE: u64 = super::PAGE_SIZE as u64;
+
+/// Why a mapping could not be made or undone. Nothing changes on error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KmapError {
+    /// All slots are in use (too deep a nesting).
+    SlotsExhausted,
+    /// The address is not the most recent mapping (unmapping out of order).
+    OutOfOrder { address: u64, expected: u64 },
+    /// Nothing is mapped at the address, or it maps another frame.
+    NotMapped { frame: Frame, address: u64 },
+}
+
+impl fmt::Display for KmapError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match *self {
+            KmapError::SlotsExhausted => write!(
+                f,
+                "all {} kmap slots are in use (mappings nested too deeply, or leaked)",
+                KMAP_SLOTS
+            ),
+            KmapError::OutOfOrder { address, expected } => write!(
+                f,
+                "kunmap of {:#x} out of order: the most recent mapping is {:#x}",
+                address, expected
+            ),
+            KmapError::NotMapped { frame, address } => write!(
+                f,
+                "kunmap: frame {:#x} is not mapped at {:#x}",
+                frame.start_address(),
+                address
+            ),
+        }
+    }
+}
+
+/// kmap's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KmapStatistics {
+    /// Every kmap call (LOWMEM and HIGHMEM).
+    pub calls: u64,
+    /// Calls that needed a slot (HIGHMEM frames).
+    pub highmem_calls: u64,
+    /// TLB entries flushed by unmapping slots.
+    pub tlb_flushes: u64,
+    /// Slots in use now.
+    pub slots_in_use: usize,
+    /// The most slots ever in use at once.
+    pub slot_high_water: usize,
+}
+
+impl fmt::Display for KmapStatistics {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "kmap: {} calls ({} HIGHMEM), {} TLB flushes, {}/{} slots in use, high-water {}",
+            self.calls,
+            self.highmem_calls,
+            self.tlb_flushes,
+            self.slots_in_use,
+            KMAP_SLOTS,
+            self.slot_high_water
+        )
+    }
+}
+
+/// The per-CPU slot stack.
+struct SlotStack {
+    /// The level-1 table holding the slots' entries (made by `init`).
+    table: Option<&'static mut PageTable>,
+    /// The frame in each slot; `frames[..depth]` are in use.
+    frames: [Option<Frame>; KMAP_SLOTS],
+    depth: usize,
+    statistics: KmapStatistics,
+}
+
+static SLOTS: Mutex<SlotStack> = Mutex::new(SlotStack {
+    table: None,
+    frames: [None; KMAP_SLOTS],
+    depth: 0,
+    statistics: KmapStatistics {
+        calls: 0,
+        highmem_calls: 0,
+        tlb_flushes: 0,
+        slots_in_use: 0,
+        slot_high_water: 0,
+    },
+});
+
+fn with_slots<T>(f: impl FnOnce(&mut SlotStack) -> T) -> T {
+    without_interrupts(|| f(&mut SLOTS.lock()))
+}
+
+/// The virtual address of slot `slot`.
+pub const fn slot_address(slot: usize) -> u64 {
+    KMAP_BASE + slot as u64 * SLOT_SIZE
+}
+
+/// The level-1 entry index of slot `slot`.
+fn slot_index(slot: usize) -> PageTableIndex {
+    VirtAddr::new(slot_address(slot)).p1_index()
+}
+
+/// Build the slots' page table. Runs once at boot, before `PAGE_TABLE` exists.
+pub fn init() {
+    // SAFETY: this runs at boot, alone, before the shared page-table handle
+    // exists; the table returned is kept only here, in SLOTS.
+    let table = unsafe { super::direct_map::leaf_table_for(VirtAddr::new(KMAP_BASE)) };
+    for slot in 0..KMAP_SLOTS {
+        assert!(
+            table[slot_index(slot)].is_unused(),
+            "the kmap window is already mapped"
+        );
+    }
+    with_slots(|slots| slots.table = Some(table));
+}
+
+impl SlotStack {
+    fn push(&mut self, frame: Frame) -> Result<*mut u8, KmapError> {
+        if self.depth == KMAP_SLOTS {
+            return Err(KmapError::SlotsExhausted);
+        }
+        let slot = self.depth;
+        let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
+        let table = self.table.as_mut().expect("kmap::init has not run");
+        // The entry was empty and its TLB entry flushed when it was emptied,
+        // so no flush is needed here.
+        table[slot_index(slot)].set_addr(PhysAddr::new(frame.start_address()), flags);
+        self.frames[slot] = Some(frame);
+        self.depth += 1;
+        self.statistics.highmem_calls += 1;
+        self.statistics.slots_in_use = self.depth;
+        self.statistics.slot_high_water = self.statistics.slot_high_water.max(self.depth);
+        Ok(slot_address(slot) as *mut u8)
+    }
+
+    fn pop(&mut self, frame: Frame, address: u64) -> Result<(), KmapError> {
+        let Some(top) = self.depth.checked_sub(1) else {
+            return Err(KmapError::NotMapped { frame, address });
+        };
+        let in_use = |slot: usize| slot_address(slot) == address;
+        if !in_use(top) {
+            return Err(match (0..top).find(|&slot| in_use(slot)) {
+                Some(_) => KmapError::OutOfOrder {
+                    address,
+                    expected: slot_address(top),
+                },
+                None => KmapError::NotMapped { frame, address },
+            });
+        }
+        if self.frames[top] != Some(frame) {
+            return Err(KmapError::NotMapped { frame, address });
+        }
+        let table = self.table.as_mut().expect("kmap::init has not run");
+        table[slot_index(top)].set_unused();
+        tlb::flush(VirtAddr::new(address));
+        self.frames[top] = None;
+        self.depth = top;
+        self.statistics.tlb_flushes += 1;
+        self.statistics.slots_in_use = self.depth;
+        Ok(())
+    }
+}
+
+/// Map `frame`; return the address of its first byte, or why not.
+pub fn try_kmap_raw(frame: Frame) -> Result<*mut u8, KmapError> {
+    with_slots(|slots| {
+        slots.statistics.calls += 1;
+        match super::direct_map_address(frame.start_address()) {
+            Some(address) => Ok(address),
+            None => slots.push(frame),
+        }
+    })
+}
+
+/// Undo `try_kmap_raw(frame)`, which returned `address`; mappings must be
+/// undone in reverse order.
+pub fn try_kunmap_raw(frame: Frame, address: *mut u8) -> Result<(), KmapError> {
+    if let Some(direct) = super::direct_map_address(frame.start_address()) {
+        return match direct == address {
+            true => Ok(()),
+            false => Err(KmapError::NotMapped {
+                frame,
+                address: address as u64,
+            }),
+        };
+    }
+    with_slots(|slots| slots.pop(frame, address as u64))
+}
+
+/// Map `frame` (for the zsmalloc backend); panics when out of slots.
+pub fn kmap_raw(frame: Frame) -> *mut u8 {
+    try_kmap_raw(frame).unwrap_or_else(|error| panic!("kmap: {}", error))
+}
+
+/// Unmap what `kmap_raw(frame)` returned; panics when out of order.
+pub fn kunmap_raw(frame: Frame, address: *mut u8) {
+    try_kunmap_raw(frame, address).unwrap_or_else(|error| panic!("kunmap: {}", error))
+}
+
+/// A frame mapped into the kernel's address space until the guard is dropped.
+/// Not `Send`: the slot belongs to this CPU's stack. Nested guards must be
+/// dropped in reverse order: locals are; a `Vec` of guards must be emptied
+/// with `pop`, since dropping the `Vec` drops its elements first to last.
+pub struct KmapGuard {
+    frame: Frame,
+    address: *mut u8,
+    _not_send: PhantomData<*mut u8>,
+}
+
+impl KmapGuard {
+    /// The mapped frame.
+    pub fn frame(&self) -> Frame {
+        self.frame
+    }
+
+    /// The address of the frame's first byte (valid while the guard lives).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.address
+    }
+
+    /// The frame's 4096 bytes.
+    ///
+    /// # Safety
+    /// A frame number is only a number: the type system cannot know who owns
+    /// the frame. The caller must own it (allocated it and not freed it, or
+    /// was lent it), and no `&mut` to its bytes may be live, through this or
+    /// any other mapping, while the slice is.
+    pub unsafe fn as_slice(&self) -> &[u8] {
+        // SAFETY: the guard keeps the frame mapped at `address` (4096 bytes)
+        // for its whole life, and the slice borrows the guard, so it cannot
+        // outlive the mapping; the caller promises nothing writes meanwhile.
+        unsafe { core::slice::from_raw_parts(self.address, super::PAGE_SIZE) }
+    }
+
+    /// The frame's 4096 bytes, writable.
+    ///
+    /// # Safety
+    /// As for [`as_slice`](Self::as_slice), and no other reference to the
+    /// frame's bytes may be live while this one is.
+    pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`; the caller promises this is the only
+        // reference to the bytes.
+        unsafe { core::slice::from_raw_parts_mut(self.address, super::PAGE_SIZE) }
+    }
+}
+
+impl Drop for KmapGuard {
+    fn drop(&mut self) {
+        kunmap_raw(self.frame, self.address);
+    }
+}
+
+/// Map `frame` until the returned guard is dropped, or say why not.
+pub fn try_kmap(frame: Frame) -> Result<KmapGuard, KmapError> {
+    let address = try_kmap_raw(frame)?;
+    Ok(KmapGuard {
+        frame,
+        address,
+        _not_send: PhantomData,
+    })
+}
+
+/// Map `frame` until the returned guard is dropped; panics when out of slots.
+pub fn kmap(frame: Frame) -> KmapGuard {
+    try_kmap(frame).unwrap_or_else(|error| panic!("kmap: {}", error))
+}
+
+/// kmap's counters.
+pub fn statistics() -> KmapStatistics {
+    with_slots(|slots| slots.statistics)
+}
+
+mod tests {
+    use super::*;
+    use crate::memory::frame::{self, GFP_HIGHMEM_ONLY, GFP_KERNEL};
+    use alloc::vec::Vec;
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    fn lowmem_frames_come_back_through_the_direct_map() {
+        let frame = frame::allocate(GFP_KERNEL).unwrap();
+        let before = statistics();
+        {
+            let mut guard = kmap(frame);
+            let expected = crate::memory::direct_map_address(frame.start_address());
+            assert_eq!(Some(guard.as_ptr()), expected);
+            // SAFETY: the frame was allocated above and only this guard
+            // maps it; each slice lives for one statement.
+            unsafe { guard.as_mut_slice().fill(0x5a) };
+            // SAFETY: as above.
+            assert!(unsafe { guard.as_slice() }.iter().all(|&byte| byte == 0x5a));
+        }
+        let after = statistics();
+        assert_eq!(after.calls, before.calls + 1);
+        assert_eq!(
+            (after.highmem_calls, after.tlb_flushes),
+            (before.highmem_calls, before.tlb_flushes)
+        );
+        frame::free(frame).unwrap();
+    }
+    crate::kernel_test!(lowmem_frames_come_back_through_the_direct_map);
+
+    fn pattern(frame_index: usize, word: usize) -> u64 {
+        (frame_index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ word as u64
+    }
+
+    fn write_pattern(guard: &mut KmapGuard, frame_index: usize) {
+        // SAFETY: the test allocated the frame; only this guard's slice
+        // refers to its bytes while the pattern is written.
+        let words = unsafe { guard.as_mut_slice() }.as_chunks_mut::<8>().0;
+        for (word, bytes) in words.iter_mut().enumerate() {
+            *bytes = pattern(frame_index, word).to_ne_bytes();
+        }
+    }
+
+    fn pattern_matches(guard: &KmapGuard, frame_index: usize) -> bool {
+        // SAFETY: the test allocated the frame; nothing writes it meanwhile.
+        let words = unsafe { guard.as_slice() }.as_chunks::<8>().0;
+        words
+            .iter()
+            .enumerate()
+            .all(|(word, bytes)| u64::from_ne_bytes(*bytes) == pattern(frame_index, word))
+    }
+
+    /// Write a pattern into many HIGHMEM frames through slot 0, then read
+    /// each back through another slot (the lower slots held by fillers).
+    fn highmem_patterns_survive_remapping_through_other_slots() {
+        if crate::memory::skip_without_highmem() {
+            return;
+        }
+        const FRAMES: usize = 512;
+        let frames: Vec<Frame> = (0..FRAMES)
+            .map(|_| frame::allocate(GFP_HIGHMEM_ONLY).expect("HIGHMEM frame"))
+            .collect();
+        let filler = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
+        let before = statistics();
+        for (index, frame) in frames.iter().enumerate() {
+            let mut guard = kmap(*frame);
+            assert_eq!(guard.as_ptr() as u64, slot_address(0));
+            write_pattern(&mut guard, index);
+        }
+        let mut fillers = Vec::with_capacity(KMAP_SLOTS);
+        for (index, frame) in frames.iter().enumerate() {
+            let slot = 1 + index % (KMAP_SLOTS - 1);
+            while fillers.len() < slot {
+                fillers.push(kmap(filler));
+            }
+            while fillers.len() > slot {
+                fillers.pop();
+            }
+            let guard = kmap(*frame);
+            assert_eq!(guard.as_ptr() as u64, slot_address(slot));
+            assert!(
+                pattern_matches(&guard, index),
+                "frame {} lost its pattern",
+                index
+            );
+        }
+        // Not `drop(fillers)`: a Vec drops its elements first to last, which
+        // would unmap the slots bottom-up, out of order.
+        while fillers.pop().is_some() {}
+        let after = statistics();
+        assert_eq!(after.slots_in_use, 0);
+        assert!(after.slot_high_water >= KMAP_SLOTS);
+        let unmaps = after.highmem_calls - before.highmem_calls;
+        assert!(unmaps >= 2 * FRAMES as u64);
+        assert_eq!(
+            after.tlb_flushes - before.tlb_flushes,
+            unmaps,
+            "one flush per unmap"
+        );
+        frames
+            .iter()
+            .chain([&filler])
+            .for_each(|frame| frame::free(*frame).unwrap());
+    }
+    crate::kernel_test!(highmem_patterns_survive_remapping_through_other_slots);
+
+    fn slots_nest_in_stack_order_and_run_out() {
+        if crate::memory::skip_without_highmem() {
+            return;
+        }
+        let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
+        let mut guards = Vec::with_capacity(KMAP_SLOTS);
+        for slot in 0..KMAP_SLOTS {
+            let guard = try_kmap(frame).expect("a free slot");
+            assert_eq!(guard.as_ptr() as u64, slot_address(slot));
+            guards.push(guard);
+        }
+        assert_eq!(statistics().slots_in_use, KMAP_SLOTS);
+        assert_eq!(try_kmap(frame).err(), Some(KmapError::SlotsExhausted));
+        while guards.pop().is_some() {}
+        assert_eq!(statistics().slots_in_use, 0);
+        let again = try_kmap(frame).expect("slots are free again");
+        assert_eq!(again.as_ptr() as u64, slot_address(0));
+        drop(again);
+        frame::free(frame).unwrap();
+    }
+    crate::kernel_test!(slots_nest_in_stack_order_and_run_out);
+
+    fn out_of_order_unmap_is_reported() {
+        if crate::memory::skip_without_highmem() {
+            return;
+        }
+        let first = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
+        let second = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
+        let first_address = kmap_raw(first);
+        let second_address = kmap_raw(second);
+        assert_eq!(
+            try_kunmap_raw(first, first_address),
+            Err(KmapError::OutOfOrder {
+                address: first_address as u64,
+                expected: second_address as u64
+            })
+        );
+        assert_eq!(
+            try_kunmap_raw(first, second_address),
+            Err(KmapError::NotMapped {
+                frame: first,
+                address: second_address as u64
+            }),
+            "the top slot holds another frame"
+        );
+        assert_eq!(
+            statistics().slots_in_use,
+            2,
+            "a failed unmap changes nothing"
+        );
+        kunmap_raw(second, second_address);
+        kunmap_raw(first, first_address);
+        frame::free(first).unwrap();
+        frame::free(second).unwrap();
+    }
+    crate::kernel_test!(out_of_order_unmap_is_reported);
+
+    fn unmapping_what_is_not_mapped_panics() {
+        // Any frame above LOWMEM; nothing is mapped, so nothing is touched.
+        let frame = Frame::containing_address(crate::memory::lowmem_limit());
+        kunmap_raw(frame, slot_address(0) as *mut u8);
+    }
+    crate::kernel_test!(unmapping_what_is_not_mapped_panics, should_panic);
+
+    static INTERRUPT_FRAME: AtomicU64 = AtomicU64::new(0);
+    static INTERRUPT_SLOT_ADDRESS: AtomicU64 = AtomicU64::new(0);
+    static INTERRUPT_READ: AtomicU64 = AtomicU64::new(0);
+
+    /// Runs in the timer interrupt: map, read, unmap, all before returning.
+    fn map_from_interrupt() {
+        let frame = Frame::from_number(INTERRUPT_FRAME.load(Ordering::SeqCst));
+        let address = kmap_raw(frame);
+        // SAFETY: the test owns the frame and does not write it meanwhile;
+        // the mapping is live until `kunmap_raw` below.
+        let value = unsafe { address.cast::<u64>().read_volatile() };
+        kunmap_raw(frame, address);
+        INTERRUPT_READ.store(value, Ordering::SeqCst);
+        INTERRUPT_SLOT_ADDRESS.store(address as u64, Ordering::SeqCst);
+    }
+
+    /// An interrupt handler may kmap while the interrupted code holds slots:
+    /// it takes the next slot and gives it back before returning, so the
+    /// stack stays in order.
+    fn an_interrupt_handler_nests_on_top_of_the_interrupted_code() {
+        if crate::memory::skip_without_highmem() {
+            return;
+        }
+        let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
+        let mut held = Vec::with_capacity(3);
+        for _ in 0..3 {
+            held.push(kmap(frame));
+        }
+        // SAFETY: the test owns the frame; no other reference to its bytes
+        // is live during this one write.
+        unsafe { held[0].as_ptr().cast::<u64>().write_volatile(0xfeed_f00d) };
+        INTERRUPT_FRAME.store(frame.number(), Ordering::SeqCst);
+        INTERRUPT_SLOT_ADDRESS.store(0, Ordering::SeqCst);
+        crate::interrupts::on_tick(Some(map_from_interrupt));
+        while INTERRUPT_SLOT_ADDRESS.load(Ordering::SeqCst) == 0 {
+            x86_64::instructions::hlt();
+        }
+        crate::interrupts::on_tick(None);
+        assert_eq!(
+            INTERRUPT_SLOT_ADDRESS.load(Ordering::SeqCst),
+            slot_address(3)
+        );
+        assert_eq!(INTERRUPT_READ.load(Ordering::SeqCst), 0xfeed_f00d);
+        assert_eq!(statistics().slots_in_use, 3);
+        while held.pop().is_some() {}
+        frame::free(frame).unwrap();
+    }
+    crate::kernel_test!(an_interrupt_handler_nests_on_top_of_the_interrupted_code);
+}

@@ -1,0 +1,69 @@
+//! The time-stamp counter: a cycle counter read with `rdtsc`, calibrated
+//! against the PIT so that cycles can be turned into microseconds.
+//!
+//! ```text
+//!   PIT ticks:  |.........|.........|.........|   (known frequency)
+//!   TSC:        t0                            t1  → cycles per second = (t1 - t0) / elapsed
+//! ```
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+static CYCLES_PER_SECOND: AtomicU64 = AtomicU64::new(0);
+
+/// The current value of the time-stamp counter.
+pub fn read() -> u64 {
+    // SAFETY: rdtsc only reads a counter; it is available on every x86_64 CPU.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Measure the TSC frequency over `ticks` timer interrupts (interrupts must
+/// be enabled). Returns cycles per second and remembers it.
+pub fn calibrate(ticks: u64) -> u64 {
+    let hz = u64::from(crate::interrupts::timer_frequency().max(1));
+    wait_for_next_tick();
+    let start_tick = crate::interrupts::ticks();
+    let start = read();
+    while crate::interrupts::ticks() < start_tick + ticks {
+        x86_64::instructions::hlt();
+    }
+    let cycles = read() - start;
+    let per_second = cycles * hz / ticks;
+    CYCLES_PER_SECOND.store(per_second, Ordering::Relaxed);
+    per_second
+}
+
+fn wait_for_next_tick() {
+    let seen = crate::interrupts::ticks();
+    while crate::interrupts::ticks() == seen {
+        x86_64::instructions::hlt();
+    }
+}
+
+/// Cycles per second as calibrated (0 before `calibrate`).
+pub fn cycles_per_second() -> u64 {
+    CYCLES_PER_SECOND.load(Ordering::Relaxed)
+}
+
+/// Convert cycles to microseconds (0 before calibration).
+pub fn cycles_to_microseconds(cycles: u64) -> f64 {
+    match cycles_per_second() {
+        0 => 0.0,
+        per_second => cycles as f64 * 1e6 / per_second as f64,
+    }
+}
+
+mod tests {
+    fn the_tsc_advances_and_calibrates() {
+        let first = super::read();
+        let second = super::read();
+        assert!(second > first);
+        let per_second = super::calibrate(5);
+        // Any machine this runs on counts between 10 MHz and 100 GHz.
+        assert!(
+            (10_000_000..100_000_000_000).contains(&per_second),
+            "{per_second}"
+        );
+        assert!(super::cycles_to_microseconds(per_second) > 999_000.0);
+    }
+    crate::kernel_test!(the_tsc_advances_and_calibrates);
+}

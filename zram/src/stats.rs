@@ -1,0 +1,83 @@
+//! The store's statistics, with the meaning of Linux's `mm_stat` file.
+//!
+//! ```text
+//!   /sys/block/zram0/mm_stat:
+//!   orig_data_size compr_data_size mem_used_total mem_limit mem_used_max same_pages pages_compacted huge_pages
+//!   (bytes)        (bytes)         (bytes)        (bytes)   (bytes)      (pages)    (pages)         (pages)
+//! ```
+//!
+//! - `orig_data_size`: pages stored (same-filled ones included) × 4096;
+//! - `compr_data_size`: the compressed bytes kept in the pool (a huge page counts 4096);
+//! - `mem_used_total`: pool pages × 4096 — what the allocator really holds, waste included;
+//! - `mem_limit`, `mem_used_max`: the limit (0: none) and the high-water mark of `mem_used_total`;
+//! - `same_pages`, `huge_pages`: how many pages are same-filled / stored uncompressed;
+//! - `pages_compacted`: pages freed by compaction so far.
+//!
+//! The ratio students look at first: `orig_data_size / mem_used_total` (the
+//! compression ratio the machine really gets) and the allocator's efficiency
+//! `compr_data_size / mem_used_total`.
+
+use core::fmt;
+
+/// The `mm_stat` figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MmStat {
+    pub orig_data_size: u64,
+    pub compr_data_size: u64,
+    pub mem_used_total: u64,
+    pub mem_limit: u64,
+    pub mem_used_max: u64,
+    pub same_pages: u64,
+    pub pages_compacted: u64,
+    pub huge_pages: u64,
+}
+
+impl MmStat {
+    /// orig_data_size / mem_used_total (0 when nothing is stored).
+    pub fn compression_ratio(&self) -> f64 {
+        ratio(self.orig_data_size, self.mem_used_total)
+    }
+
+    /// compr_data_size / mem_used_total: how well the allocator packs.
+    pub fn allocator_efficiency(&self) -> f64 {
+        ratio(self.compr_data_size, self.mem_used_total)
+    }
+}
+
+fn ratio(numerator: u64, denominator: u64) -> f64 {
+    if denominator == 0 {
+        0.0
+    } else {
+        numerator as f64 / denominator as f64
+    }
+}
+
+impl fmt::Display for MmStat {
+    /// One line in the order of Linux's `mm_stat` file.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "{} {} {} {} {} {} {} {}",
+            self.orig_data_size,
+            self.compr_data_size,
+            self.mem_used_total,
+            self.mem_limit,
+            self.mem_used_max,
+            self.same_pages,
+            self.pages_compacted,
+            self.huge_pages
+        )
+    }
+}
+
+/// Everything the store counts: `mm_stat` plus the I/O counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStatistics {
+    pub mm_stat: MmStat,
+    pub reads: u64,
+    pub writes: u64,
+    pub failed_writes: u64,
+    pub discards: u64,
+    /// Slots that hold a page (same-filled or stored).
+    pub slots_used: u64,
+}

@@ -1,0 +1,135 @@
+//! Compaction: move objects out of sparse zspages into fuller ones, so that
+//! the emptied zspages can give their pages back.
+//!
+//! ```text
+//!   before:  source (group 1, sparsest)        target (group 10, fullest)
+//!            [A . . . . . . B . .]             [x x x x x x x x . .]
+//!   moving:       A ------------------------------------------^ ^
+//!                               B ------------------------------+
+//!   after:   source [. . . . . . . . . .]  ->  freed
+//!            target [x x x x x x x x A B]  ->  full, a new target is taken
+//! ```
+//!
+//! Handles do not change: only the handle-table slots are rewritten with the
+//! new locations. A zspage with a mapped object (pins > 0) is never a source,
+//! exactly as Linux's compaction gives up on a zspage it cannot lock. A
+//! target may be pinned: only its *free* objects are written.
+//!
+//! The loop is Linux's `__zs_compact`: run while `zs_can_compact` says whole
+//! zspages' worth of objects are wasted.
+
+use crate::backend::{Backend, MappedPage, PAGE_SIZE};
+use crate::handle::{HandleTable, Location};
+use crate::zspage::{ClassState, NO_OBJECT};
+
+impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
+    /// Compact this class. Returns the pages given back to the backend.
+    pub(crate) fn compact<B: Backend<Page = P>>(
+        &mut self,
+        backend: &B,
+        handles: &HandleTable,
+    ) -> usize {
+        let mut pages_freed = 0;
+        let mut target: Option<u32> = None;
+        while self.compactable_pages() > 0 {
+            let destination = match target {
+                Some(zspage) => zspage,
+                None => match self.fullest_partial() {
+                    Some(zspage) => {
+                        self.unlink(zspage);
+                        zspage
+                    }
+                    None => break,
+                },
+            };
+            target = Some(destination);
+            let Some(source) = self.sparsest_partial() else {
+                break;
+            };
+            if self.zspages[source as usize].pins > 0 {
+                break;
+            }
+            self.unlink(source);
+            self.migrate(backend, handles, source, destination);
+            if self.zspages[source as usize].in_use == 0 {
+                self.destroy_zspage(backend, source);
+                pages_freed += self.geometry.pages_per_zspage;
+            } else {
+                self.link(source);
+            }
+            if self.zspages[destination as usize].free_head == NO_OBJECT {
+                self.link(destination);
+                target = None;
+            }
+        }
+        if let Some(destination) = target {
+            self.link(destination);
+        }
+        pages_freed
+    }
+
+    /// Move allocated objects from `source` to `destination` until the source
+    /// is empty or the destination is full (Linux's `migrate_zspage`).
+    fn migrate<B: Backend<Page = P>>(
+        &mut self,
+        backend: &B,
+        handles: &HandleTable,
+        source: u32,
+        destination: u32,
+    ) {
+        for object in 0..self.geometry.objects_per_zspage as u16 {
+            let source_empty = self.zspages[source as usize].in_use == 0;
+            let destination_full = self.zspages[destination as usize].free_head == NO_OBJECT;
+            if source_empty || destination_full {
+                break;
+            }
+            let Some(owner) = self.owner_of(backend, source, object) else {
+                continue;
+            };
+            let new_object = self.pop_object(backend, destination, owner);
+            let header = self.geometry.header_size;
+            self.copy_between_zspages(
+                backend,
+                (source, self.object_offset(object) + header),
+                (destination, self.object_offset(new_object) + header),
+                handles.length(owner),
+            );
+            let location = Location {
+                class: self.class,
+                zspage: destination,
+                object: new_object,
+            };
+            handles.set_location(owner, location);
+            self.push_object(backend, source, object);
+        }
+    }
+
+    /// Copy `length` bytes between two different zspages of this class, page
+    /// piece by page piece (either side may cross a page boundary).
+    fn copy_between_zspages<B: Backend<Page = P>>(
+        &self,
+        backend: &B,
+        (from_zspage, mut from_offset): (u32, usize),
+        (to_zspage, mut to_offset): (u32, usize),
+        mut length: usize,
+    ) {
+        while length > 0 {
+            let from = self.position(from_zspage, from_offset);
+            let to = self.position(to_zspage, to_offset);
+            let piece = length
+                .min(PAGE_SIZE - from.offset)
+                .min(PAGE_SIZE - to.offset);
+            // SAFETY: both pages belong to live zspages of this class, whose
+            // lock we hold; the guards are dropped in reverse order below.
+            let source = unsafe { MappedPage::new(backend, from.page) };
+            // SAFETY: as above.
+            let target = unsafe { MappedPage::new(backend, to.page) };
+            source.copy_to(from.offset, &target, to.offset, piece);
+            drop(target);
+            drop(source);
+            from_offset += piece;
+            to_offset += piece;
+            length -= piece;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Test support (feature `testing`, needs `std`): backends for the host.
+//!
+//! * [`HeapBackend`]: pages are plain heap blocks, mapping is free — for
+//!   benchmarks and fast tests.
+//! * [`HighmemBackend`]: simulates HIGHMEM — a page has an address only
+//!   while mapped (each mapping hands out a fresh copy that is written back
+//!   and poisoned on unmap), mappings must be LIFO per thread and limited in
+//!   number, maps happen inside atomic sections; everything is counted.
+//! * [`FaultyBackend`]: wraps another backend and makes page allocation fail
+//!   on a schedule or at random.
+//!
+//! [`pattern`] gives each object recognisable contents.
+
+mod faulty;
+mod heap;
+mod highmem;
+
+pub use faulty::{FaultPlan, FaultyBackend};
+pub use heap::{HeapBackend, HeapPage};
+pub use highmem::{HighmemBackend, HighmemCounters, HighmemPage};
+
+/// Byte `index` of the test pattern `seed`: a cheap, position-dependent mix
+/// so that misplaced, swapped or truncated bytes are noticed.
+pub fn pattern(seed: u64, index: usize) -> u8 {
+    let mixed = (seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    (mixed >> 56) as u8
+}
+
+/// Fill `buffer` with pattern `seed`.
+pub fn fill_pattern(seed: u64, buffer: &mut [u8]) {
+    for (index, byte) in buffer.iter_mut().enumerate() {
+        *byte = pattern(seed, index);
+    }
+}
+
+/// Does `buffer` hold pattern `seed`?
+pub fn has_pattern(seed: u64, buffer: &[u8]) -> bool {
+    buffer
+        .iter()
+        .enumerate()
+        .all(|(index, &byte)| byte == pattern(seed, index))
+}

@@ -1,0 +1,269 @@
+//! Object contents through map windows, on the HIGHMEM simulation.
+
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::{
+    Config, HandleError, HandlePlacement, Pool, ReadOnly, ReadWrite, WriteOnly, PAGE_SIZE,
+};
+
+/// Sizes to try: all of 1..=4096 natively, a sample under Miri.
+fn sizes() -> Vec<usize> {
+    if cfg!(miri) {
+        // 21 objects of class 208 reach past the first page: one spans.
+        let mut sizes = vec![200; 21];
+        sizes.extend([1, 7, 8, 25, 201, 1000, 1560, 2047, 3625, 4095, 4096]);
+        sizes
+    } else {
+        (1..=PAGE_SIZE).collect()
+    }
+}
+
+fn every_size_round_trips(config: Config) {
+    let backend = HighmemBackend::new();
+    let pool = Pool::with_config("contents", &backend, config).unwrap();
+    let mut mapper = pool.mapper();
+    let mut handles = Vec::new();
+    let mut spanning = 0;
+    for size in sizes() {
+        let handle = pool.malloc(size).unwrap();
+        {
+            let mut window = mapper.map(&handle, WriteOnly).unwrap();
+            assert_eq!(window.len(), size);
+            spanning += usize::from(!window.is_in_place());
+            fill_pattern(size as u64, &mut window);
+        }
+        let window = mapper.map(&handle, ReadOnly).unwrap();
+        assert!(has_pattern(size as u64, &window), "size {size}");
+        drop(window);
+        handles.push((size, handle));
+    }
+    assert!(spanning > 0, "some objects must span two pages");
+    pool.check().unwrap();
+    // All objects at once: nothing overlapped anything.
+    for (size, handle) in &handles {
+        let window = mapper.map(handle, ReadOnly).unwrap();
+        assert!(
+            has_pattern(*size as u64, &window),
+            "size {size} after all allocations"
+        );
+    }
+    drop(mapper);
+    for (_, handle) in handles {
+        pool.free(handle);
+    }
+    assert_eq!(pool.total_pages(), 0);
+    pool.check().unwrap();
+    assert_eq!(backend.counters().live_pages, 0);
+    assert!(backend.counters().peak_mappings <= 4);
+}
+
+#[test]
+fn every_size_round_trips_linux_chain_8() {
+    every_size_round_trips(Config::linux(8));
+}
+
+#[test]
+fn every_size_round_trips_chain_4_out_of_band() {
+    every_size_round_trips(Config {
+        handle_placement: HandlePlacement::OutOfBand,
+        ..Config::linux(4)
+    });
+}
+
+#[test]
+fn read_and_write_copy_without_a_window() {
+    let pool = Pool::new("copy", HighmemBackend::new());
+    let handle = pool.malloc(300).unwrap();
+    let data: Vec<u8> = (0..300).map(|i| i as u8).collect();
+    assert_eq!(pool.write(&handle, &data), Ok(300));
+    let mut back = vec![0; 400];
+    assert_eq!(pool.read(&handle, &mut back), Ok(300));
+    assert_eq!(&back[..300], &data[..]);
+    assert_eq!(pool.object_size(&handle), Ok(300));
+    pool.free(handle);
+}
+
+#[test]
+fn dropping_the_pool_returns_every_page() {
+    let backend = HighmemBackend::new();
+    let pool = Pool::new("drop", &backend);
+    let handles: Vec<_> = (1..200).map(|i| pool.malloc(i * 20).unwrap()).collect();
+    assert!(backend.counters().live_pages > 0);
+    assert_eq!(backend.counters().live_pages, pool.total_pages());
+    drop(handles);
+    drop(pool);
+    assert_eq!(backend.counters().live_pages, 0);
+}
+
+#[test]
+fn malloc_and_free_inside_a_window_do_not_deadlock() {
+    let pool = Pool::new("nested", HighmemBackend::new());
+    let handle = pool.malloc(100).unwrap();
+    let mut mapper = pool.mapper();
+    let mut window = mapper.map(&handle, ReadWrite).unwrap();
+    window.fill(7);
+    // Same class, same zspage: allocate, write, free and compact inside the window.
+    let other = pool.malloc(100).unwrap();
+    assert_eq!(pool.write(&other, &[1; 100]), Ok(100));
+    pool.free(other);
+    pool.compact();
+    assert!(window.iter().all(|&byte| byte == 7));
+    // The mapped object cannot be mapped again, copied or freed meanwhile.
+    let mut second = pool.mapper();
+    assert_eq!(
+        second.map(&handle, ReadOnly).unwrap_err(),
+        HandleError::Mapped
+    );
+    assert_eq!(pool.read(&handle, &mut [0; 4]), Err(HandleError::Mapped));
+    assert_eq!(pool.free_raw(handle.raw()), Err(HandleError::Mapped));
+    pool.check().unwrap();
+    drop(window);
+    drop(mapper);
+    pool.free(handle);
+    pool.check().unwrap();
+}
+
+fn two_windows<B: zsmalloc::Backend>(pool: Pool<B>, lifo: bool) {
+    let a = pool.malloc(64).unwrap();
+    let b = pool.malloc(64).unwrap();
+    let mut first = pool.mapper();
+    let mut second = pool.mapper();
+    let mut window_a = first.map(&a, WriteOnly).unwrap();
+    let mut window_b = second.map(&b, ReadWrite).unwrap();
+    assert!(window_a.is_in_place());
+    assert!(!window_b.is_in_place());
+    window_a.fill(0xAA);
+    window_b.fill(0xBB);
+    if lifo {
+        drop(window_b);
+        drop(window_a);
+    } else {
+        // Out of order: the backend mappings stay LIFO all the same (only
+        // window A holds one), though the atomic states are restored out of
+        // order, which is why windows should be closed in LIFO order.
+        drop(window_a);
+        drop(window_b);
+    }
+    let mut buffer = [0; 64];
+    pool.read(&a, &mut buffer).unwrap();
+    assert_eq!(buffer, [0xAA; 64]);
+    pool.read(&b, &mut buffer).unwrap();
+    assert_eq!(buffer, [0xBB; 64]);
+    pool.check().unwrap();
+}
+
+#[test]
+fn a_second_window_uses_its_bounce_buffer() {
+    two_windows(Pool::new("two", HighmemBackend::new()), true);
+}
+
+#[test]
+fn windows_closed_out_of_order_stay_memory_safe() {
+    two_windows(
+        Pool::new("two", zsmalloc::testing::HeapBackend::new()),
+        false,
+    );
+}
+
+#[test]
+fn compaction_keeps_contents_and_handles() {
+    let backend = HighmemBackend::new();
+    let pool = Pool::new("compact", &backend);
+    let count = if cfg!(miri) { 60 } else { 3000 };
+    let mut handles: Vec<_> = (0..count)
+        .map(|i| {
+            let size = 40 + (i * 37) % 3000;
+            let handle = pool.malloc(size).unwrap();
+            let mut data = vec![0; size];
+            fill_pattern(i as u64, &mut data);
+            pool.write(&handle, &data).unwrap();
+            (i, handle)
+        })
+        .collect();
+    // Free two out of three: many sparse zspages.
+    let mut kept = Vec::new();
+    for (i, handle) in handles.drain(..) {
+        if i % 3 == 0 {
+            kept.push((i, handle));
+        } else {
+            pool.free(handle);
+        }
+    }
+    let before = pool.total_pages();
+    let expected = pool.pages_compactable();
+    assert!(expected > 0);
+    let freed = pool.compact();
+    assert_eq!(freed, before - pool.total_pages());
+    assert!(freed >= expected, "freed {freed}, predicted {expected}");
+    assert_eq!(pool.pages_compactable(), 0);
+    assert_eq!(pool.stats().pages_compacted, freed);
+    pool.check().unwrap();
+    let mut mapper = pool.mapper();
+    for (i, handle) in &kept {
+        let window = mapper.map(handle, ReadOnly).unwrap();
+        assert!(
+            has_pattern(*i as u64, &window),
+            "object {i} after compaction"
+        );
+    }
+    drop(mapper);
+    for (_, handle) in kept {
+        pool.free(handle);
+    }
+    assert_eq!(backend.counters().live_pages, 0);
+}
+
+#[test]
+fn compaction_skips_a_pinned_zspage() {
+    let pool = Pool::new("pinned", HighmemBackend::new());
+    let handles: Vec<_> = (0..200).map(|_| pool.malloc(100).unwrap()).collect();
+    let mut kept = Vec::new();
+    for (i, handle) in handles.into_iter().enumerate() {
+        if i % 10 == 0 {
+            kept.push(handle);
+        } else {
+            pool.free(handle);
+        }
+    }
+    for handle in &kept {
+        pool.write(handle, &[9; 100]).unwrap();
+    }
+    let mut mapper = pool.mapper();
+    let window = mapper.map(&kept[0], ReadOnly).unwrap();
+    pool.compact();
+    pool.check().unwrap();
+    assert!(window.iter().all(|&byte| byte == 9));
+    drop(window);
+    drop(mapper);
+    pool.compact();
+    assert_eq!(pool.pages_compactable(), 0);
+    for handle in kept {
+        let mut buffer = [0; 100];
+        pool.read(&handle, &mut buffer).unwrap();
+        assert_eq!(buffer, [9; 100]);
+        pool.free(handle);
+    }
+}
+
+#[test]
+fn stats_table_is_readable() {
+    let pool = Pool::new("stats", HighmemBackend::new());
+    let handles: Vec<_> = (0..100).map(|i| pool.malloc(100 + i).unwrap()).collect();
+    let stats = pool.stats();
+    assert_eq!(stats.objects_used, 100);
+    assert_eq!(stats.payload_bytes, (100..200).sum::<usize>());
+    assert_eq!(
+        stats.total_pages,
+        stats
+            .classes
+            .iter()
+            .map(|row| row.pages_used)
+            .sum::<usize>()
+    );
+    assert!(stats.metadata_bytes > 0);
+    let table = stats.to_string();
+    assert!(table.contains("obj_allocated") && table.contains("pages_per_zspage"));
+    assert!(table.lines().count() > 3, "{table}");
+    for handle in handles {
+        pool.free(handle);
+    }
+}

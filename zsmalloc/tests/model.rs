@@ -1,0 +1,223 @@
+//! Model-based tests: random operation sequences against a simple model
+//! (a list of live objects and their expected bytes), checking contents,
+//! statistics and `Pool::check()` after every step. The second half runs the
+//! same sequences on a backend whose page allocation fails at random: every
+//! failure must leave the pool exactly as it was.
+
+use proptest::prelude::*;
+use proptest::test_runner::Config as RunnerConfig;
+use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
+use zsmalloc::{
+    AllocError, Backend, Config, Handle, HandlePlacement, Pool, ReadOnly, ReadWrite, WriteOnly,
+};
+
+#[derive(Debug, Clone)]
+enum Operation {
+    Malloc(usize),
+    /// Overwrite object `index % live` with pattern `seed` (write-only window).
+    Write(usize, u64),
+    /// Flip the first byte of an object through a read-write window.
+    Update(usize),
+    /// Read an object back through a read-only window.
+    Read(usize),
+    Free(usize),
+    Compact,
+}
+
+fn size_strategy() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..=64, 1usize..=4096, 3000usize..=4096, 200usize..=210]
+}
+
+fn operation_strategy() -> impl Strategy<Value = Operation> {
+    prop_oneof![
+        4 => size_strategy().prop_map(Operation::Malloc),
+        3 => (any::<usize>(), any::<u64>()).prop_map(|(index, seed)| Operation::Write(index, seed)),
+        1 => any::<usize>().prop_map(Operation::Update),
+        2 => any::<usize>().prop_map(Operation::Read),
+        3 => any::<usize>().prop_map(Operation::Free),
+        1 => Just(Operation::Compact),
+    ]
+}
+
+/// The model: each live object with its expected contents.
+struct Model {
+    objects: Vec<(Handle, Vec<u8>)>,
+}
+
+fn stats_without_metadata<B: Backend>(pool: &Pool<B>) -> zsmalloc::PoolStats {
+    let mut stats = pool.stats();
+    stats.metadata_bytes = 0;
+    stats
+}
+
+fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &[Operation]) {
+    let mut model = Model {
+        objects: Vec::new(),
+    };
+    let mut mapper = pool.mapper();
+    for operation in operations {
+        match *operation {
+            Operation::Malloc(size) => {
+                let before = stats_without_metadata(pool);
+                match pool.malloc(size) {
+                    Ok(handle) => {
+                        let mut contents = vec![0; size];
+                        fill_pattern(size as u64, &mut contents);
+                        mapper
+                            .map(&handle, WriteOnly)
+                            .unwrap()
+                            .copy_from_slice(&contents);
+                        model.objects.push((handle, contents));
+                    }
+                    Err(AllocError::OutOfPages) => {
+                        assert_eq!(
+                            stats_without_metadata(pool),
+                            before,
+                            "failed malloc changed the pool"
+                        );
+                    }
+                    Err(error) => panic!("unexpected {error:?}"),
+                }
+            }
+            Operation::Write(index, seed) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &mut model.objects[index];
+                fill_pattern(seed, contents);
+                mapper
+                    .map(handle, WriteOnly)
+                    .unwrap()
+                    .copy_from_slice(contents);
+            }
+            Operation::Update(index) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &mut model.objects[index];
+                let mut window = mapper.map(handle, ReadWrite).unwrap();
+                assert_eq!(&window[..], &contents[..]);
+                window[0] ^= 0xFF;
+                contents[0] ^= 0xFF;
+            }
+            Operation::Read(index) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &model.objects[index];
+                assert_eq!(&mapper.map(handle, ReadOnly).unwrap()[..], &contents[..]);
+            }
+            Operation::Free(index) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, _) = model.objects.swap_remove(index);
+                pool.try_free(handle).unwrap();
+            }
+            Operation::Compact => {
+                let predicted = pool.pages_compactable();
+                let before = pool.total_pages();
+                let freed = pool.compact();
+                assert!(freed >= predicted);
+                assert_eq!(pool.total_pages(), before - freed);
+            }
+            _ => {}
+        }
+        pool.check().unwrap();
+        let stats = pool.stats();
+        assert_eq!(stats.objects_used, model.objects.len());
+        let payload: usize = model
+            .objects
+            .iter()
+            .map(|(_, contents)| contents.len())
+            .sum();
+        assert_eq!(stats.payload_bytes, payload);
+        assert_eq!(stats.total_pages, live_pages());
+    }
+    // Every stored object survived.
+    for (handle, contents) in &model.objects {
+        assert_eq!(&mapper.map(handle, ReadOnly).unwrap()[..], &contents[..]);
+    }
+    drop(mapper);
+    for (handle, _) in model.objects {
+        pool.free(handle);
+    }
+    assert_eq!(pool.total_pages(), 0);
+    assert_eq!(live_pages(), 0);
+}
+
+fn runner_config() -> RunnerConfig {
+    RunnerConfig {
+        cases: if cfg!(miri) { 2 } else { 96 },
+        // No files: works under Miri isolation and leaves no droppings.
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    }
+}
+
+fn sequence_length() -> std::ops::Range<usize> {
+    if cfg!(miri) {
+        1..25
+    } else {
+        1..160
+    }
+}
+
+fn configuration(selector: u8) -> Config {
+    match selector % 3 {
+        0 => Config::linux(8),
+        1 => Config::linux(4),
+        _ => Config {
+            handle_placement: HandlePlacement::OutOfBand,
+            merge_classes: false,
+            ..Config::linux(8)
+        },
+    }
+}
+
+proptest! {
+    #![proptest_config(runner_config())]
+
+    #[test]
+    fn pool_matches_the_model(
+        selector in any::<u8>(),
+        operations in prop::collection::vec(operation_strategy(), sequence_length()),
+    ) {
+        let backend = HighmemBackend::new();
+        let pool = Pool::with_config("model", &backend, configuration(selector)).unwrap();
+        run(&pool, || backend.counters().live_pages, &operations);
+    }
+
+    #[test]
+    fn failures_leave_the_pool_consistent(
+        selector in any::<u8>(),
+        seed in any::<u64>(),
+        percent in 10u32..60,
+        operations in prop::collection::vec(operation_strategy(), sequence_length()),
+    ) {
+        let backend = FaultyBackend::new(HighmemBackend::new(), FaultPlan::Random { seed, percent });
+        let pool = Pool::with_config("faults", &backend, configuration(selector)).unwrap();
+        run(&pool, || backend.inner().counters().live_pages, &operations);
+    }
+}
+
+#[test]
+fn every_nth_page_failing_loses_nothing() {
+    let backend = FaultyBackend::new(HighmemBackend::new(), FaultPlan::EveryNth(3));
+    let pool = Pool::new("every third", &backend);
+    let operations: Vec<Operation> = (0..if cfg!(miri) { 30 } else { 400 })
+        .map(|i| match i % 5 {
+            0..=2 => Operation::Malloc(100 + i * 13 % 4000),
+            3 => Operation::Read(i),
+            _ => Operation::Free(i * 7),
+        })
+        .collect();
+    run(&pool, || backend.inner().counters().live_pages, &operations);
+    assert!(backend.injected_failures() > 0);
+}
+
+#[test]
+fn exhausted_backend_refuses_cleanly() {
+    let backend = HighmemBackend::with_page_limit(3);
+    let pool = Pool::new("small", &backend);
+    // Class 3632 needs 8 pages per zspage: never possible.
+    assert_eq!(pool.malloc(3600).unwrap_err(), AllocError::OutOfPages);
+    assert_eq!(pool.total_pages(), 0);
+    pool.check().unwrap();
+    let small = pool.malloc(10).unwrap();
+    assert_eq!(pool.total_pages(), 1);
+    pool.free(small);
+    assert_eq!(backend.counters().live_pages, 0);
+}
