@@ -3,6 +3,7 @@
 #
 #   ./run-qemu.sh [OPTIONS]     boot the demo kernel in QEMU (options: ./run-qemu.sh --help)
 #   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
+#   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
@@ -87,6 +88,20 @@ case "${1:-}" in
         shift
         setup
         run_tests "$@"
+        ;;
+    bench)
+        # Host half (parts 1, 2 and 4 in ns), then the in-QEMU half (parts 3
+        # and 4 in cycles) on the same corpus. LOWMEM is enlarged because the
+        # baseline allocators keep their pages on the kernel heap.
+        shift
+        setup
+        corpus=()
+        arguments=("$@")
+        for ((i = 0; i < ${#arguments[@]}; i++)); do
+            [ "${arguments[i]}" = --corpus ] && corpus=(--corpus "${arguments[i + 1]:-}")
+        done
+        cargo run --quiet --release -p bench -- "$@"
+        exec cargo run --quiet --release -p boot -- --option bench --lowmem 128M "${corpus[@]}"
         ;;
     -h | --help)
         exec cargo run --quiet --release -p boot -- --help

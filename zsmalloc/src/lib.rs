@@ -113,9 +113,9 @@
 //! * The map mode is a type ([`ReadOnly`], [`WriteOnly`], [`ReadWrite`]):
 //!   `mapper.map(&handle, ReadWrite)`; only writable windows are `DerefMut`.
 //!   [`MapMode`] is the run-time form used by the facade.
-//! * One window per mapper (borrowing); per pool, only one window at a time
-//!   holds an in-place backend mapping, others use their bounce buffer, so
-//!   that mappings stay LIFO whatever order windows are dropped in. Windows
+//! * One window per mapper (borrowing); in the whole program only one window
+//!   at a time holds an in-place backend mapping, others use their bounce
+//!   buffer, so that mappings stay LIFO whatever order windows are dropped in. Windows
 //!   should still be dropped in LIFO order, because each restores the atomic
 //!   state saved when it opened.
 //! * Feature `testing` (std) provides host backends: `testing::HeapBackend`,

@@ -25,9 +25,11 @@
 //! [`Mapping`]) undoes the steps in reverse order.
 //!
 //! The backend requires LIFO mappings. Rust cannot force two windows of two
-//! mappers to be dropped in LIFO order, so only one window of a pool holds an
-//! in-place backend mapping at a time; any window opened while it is open
-//! uses its bounce buffer instead (it holds no mapping at all).
+//! mappers (or two pools) to be dropped in LIFO order, so only one window in
+//! the whole program holds an in-place backend mapping at a time; any window
+//! opened while it is open uses its bounce buffer instead (it holds no
+//! mapping at all). The price: concurrent windows on other CPUs copy. A
+//! per-CPU flag would need the backend to name the current CPU.
 //!
 //! Each [`Mapper`] owns one page-sized bounce buffer: Linux has one per CPU,
 //! here each thread or user makes its own mapper (`Pool::mapper`).
@@ -37,7 +39,7 @@ use alloc::vec;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::backend::{AtomicSection, Backend, PAGE_SIZE};
 use crate::handle::{Handle, HandleError, Location};
@@ -136,6 +138,12 @@ impl<B: Backend> Window<B> {
     }
 }
 
+/// True while some window, of any pool, holds an in-place backend mapping.
+/// Any other window then uses its bounce buffer and holds no mapping, so
+/// backend mappings stay LIFO whatever order windows are closed in, even
+/// when several pools share one backend (one kmap stack).
+static IN_PLACE_WINDOW_OPEN: AtomicBool = AtomicBool::new(false);
+
 /// A new bounce buffer.
 pub(crate) fn new_bounce_buffer() -> Box<[u8]> {
     vec![0u8; PAGE_SIZE].into_boxed_slice()
@@ -170,15 +178,14 @@ impl<B: Backend> Pool<B> {
             (location, first, second)
         };
         let in_place = second.is_none()
-            && self
-                .in_place_window
+            && IN_PLACE_WINDOW_OPEN
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok();
         let bytes = if in_place {
             debug_assert!(first.offset + claimed.length <= PAGE_SIZE);
             // SAFETY: the zspage is pinned and the object is MAPPED, so the
             // page stays allocated until `close_window`, which unmaps it; no
-            // other window of this pool holds a mapping (in_place_window), and
+            // other window holds a mapping (IN_PLACE_WINDOW_OPEN), and
             // the pool's own transient mappings nest inside this one.
             let address = unsafe { self.backend.map_page(first.page) };
             WindowBytes::InPlace {
@@ -211,7 +218,7 @@ impl<B: Backend> Pool<B> {
                 // every mapping made since has been undone (transient ones are
                 // scoped; other windows hold none while this one is in place).
                 unsafe { self.backend.unmap_page(page, address) };
-                self.in_place_window.store(false, Ordering::Release);
+                IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
             }
             WindowBytes::Bounce { first, second } => {
                 if window.mode != MapMode::ReadOnly {

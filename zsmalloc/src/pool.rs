@@ -20,7 +20,7 @@ use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backend::{AtomicSection, Backend, PAGE_SIZE};
 use crate::config::{Config, ConfigError};
@@ -59,9 +59,6 @@ pub struct Pool<B: Backend> {
     pub(crate) handles: HandleTable,
     pub(crate) total_pages: AtomicUsize,
     pub(crate) pages_compacted: AtomicUsize,
-    /// True while an in-place map window holds a backend mapping (see
-    /// `mapping.rs`: other windows then use their bounce buffer).
-    pub(crate) in_place_window: AtomicBool,
     pub(crate) backend: B,
 }
 
@@ -92,7 +89,6 @@ impl<B: Backend> Pool<B> {
             handles: HandleTable::new(),
             total_pages: AtomicUsize::new(0),
             pages_compacted: AtomicUsize::new(0),
-            in_place_window: AtomicBool::new(false),
             backend,
         })
     }

@@ -10,7 +10,9 @@
 //! ```
 
 pub mod backend;
+pub mod benchmark;
 pub mod demo;
+pub mod high_order;
 pub mod interrupts_off;
 pub mod report;
 pub mod speed;

@@ -291,7 +291,11 @@ impl Backend for HighmemBackend {
 
 impl Drop for HighmemBackend {
     fn drop(&mut self) {
-        let frames = self.frames.get_mut().expect("frames lock");
+        // A test that panicked while holding the lock still gets cleaned up.
+        let frames = self
+            .frames
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for frame in &mut frames.frames {
             if let Some(window) = frame.window.take() {
                 // SAFETY: the backend is being dropped; the block was
