@@ -72,8 +72,8 @@ run_tests() {
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc =="
-        cargo test -p zsmalloc -- "${filter[@]}" || status=1
+        echo "== host tests: zsmalloc, zram, bench =="
+        cargo test -p zsmalloc -p zram -p bench -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]

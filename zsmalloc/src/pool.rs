@@ -229,7 +229,8 @@ impl<B: Backend> Pool<B> {
     /// has a mapped object are not moved.
     pub fn compact(&self) -> usize {
         let mut pages_freed = 0;
-        for class in 0..self.classes.len() {
+        // Largest classes first, as Linux does.
+        for class in (0..self.classes.len()).rev() {
             let atomic = AtomicSection::enter(&self.backend);
             let mut state = self.lock_class(&atomic, class);
             let freed = state.compact(&self.backend, &self.handles);
