@@ -4,6 +4,7 @@
 #   ./run-qemu.sh [OPTIONS]     boot the demo kernel in QEMU (options: ./run-qemu.sh --help)
 #   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
+#   ./run-qemu.sh miri          the zsmalloc tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
@@ -88,6 +89,22 @@ case "${1:-}" in
         shift
         setup
         run_tests "$@"
+        ;;
+    miri)
+        # The zsmalloc crate's host tests under Miri (undefined-behaviour checker);
+        # the tests shrink their sizes under cfg(miri). Takes a few minutes.
+        shift
+        setup
+        cargo miri test -p zsmalloc -- "$@"
+        ;;
+    lint)
+        # Formatting and clippy, as CI checks them.
+        setup
+        cargo fmt --all -- --check
+        # (boot apart: its kernel artifact must not see the host crates' test features)
+        cargo clippy -p zsmalloc -p zram -p bench --all-targets -- -D warnings
+        cargo clippy -p boot --all-targets -- -D warnings
+        cargo clippy -p kernel --target x86_64-unknown-none -- -D warnings
         ;;
     bench)
         # Host half (parts 1, 2 and 4 in ns), then the in-QEMU half (parts 3

@@ -55,7 +55,7 @@ pub fn check_size(path: &Path, bytes: u64) -> Result<(), String> {
             "{} is empty; a corpus is a file of whole 4096-byte pages",
             path.display()
         ))
-    } else if bytes % PAGE_SIZE != 0 {
+    } else if !bytes.is_multiple_of(PAGE_SIZE) {
         Err(format!(
             "{} has {} bytes, which is not a multiple of 4096 ({} whole pages and {} bytes left over)",
             path.display(),

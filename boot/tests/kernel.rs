@@ -11,6 +11,8 @@
 //!   runner::reports_a_failing_test   a deliberately failing kernel test makes the run fail,
 //!                                    with the test's name and message in the output
 //!   runner::kills_a_hung_kernel      a kernel that hangs is killed by the timeout and reported
+//!   demo::corpus     the demo (`./run-qemu.sh`) on the default corpus: every page verified
+//!   demo::built_in   the demo on its built-in workload (every page kind)
 //! ```
 //!
 //! QEMU runs with `-display none -no-reboot`, stdin detached, and a hard
@@ -19,7 +21,8 @@
 
 use boot::image::DiskImage;
 use boot::qemu::{self, Ending, Machine, Outcome};
-use boot::{Firmware, Kernel};
+use boot::{corpus, Firmware, Kernel};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -44,6 +47,14 @@ const CHECKS: &[Check] = &[
     Check {
         name: "runner::kills_a_hung_kernel",
         run: |_| kills_a_hung_kernel(),
+    },
+    Check {
+        name: "demo::corpus",
+        run: |_| demo(Some(&corpus::default_corpus())),
+    },
+    Check {
+        name: "demo::built_in",
+        run: |_| demo(None),
     },
 ];
 
@@ -135,6 +146,61 @@ fn kills_a_hung_kernel() -> Result<(), String> {
                 .output
                 .contains("test testing::tests::deliberately_hangs ... "),
             "the hung test started",
+        ),
+    ];
+    check_all(&expectations, &outcome)
+}
+
+/// Boot the demo kernel and check its three `ZRAM-REPORT` lines.
+fn demo(corpus_file: Option<&Path>) -> Result<(), String> {
+    let corpus = corpus_file.map(corpus::prepare).transpose()?;
+    let ramdisk = corpus.as_ref().map(|corpus| corpus.path.as_path());
+    let image = DiskImage::create(Kernel::Demo, Firmware::Bios, ramdisk)
+        .map_err(|error| format!("{error:#}"))?;
+    let mut machine = Machine::new(Firmware::Bios);
+    machine.timeout = Some(suite_timeout());
+    machine.echo = false;
+    let outcome = qemu::run(&machine, &image).map_err(|error| format!("{error:#}"))?;
+    let reports: Vec<&str> = outcome
+        .output
+        .lines()
+        .filter(|line| line.starts_with("ZRAM-REPORT {"))
+        .collect();
+    let pages = corpus
+        .as_ref()
+        .map_or(4096, |corpus| corpus.pages())
+        .to_string();
+    let expectations = [
+        (
+            outcome.ending == Ending::Success,
+            "the demo should end in success",
+        ),
+        (reports.len() == 3, "three ZRAM-REPORT lines"),
+        (
+            reports
+                .iter()
+                .all(|line| line.contains("\"failed_pages\":0,")),
+            "no failed page",
+        ),
+        (
+            reports
+                .iter()
+                .all(|line| line.contains(&format!("\"verified_pages\":{pages},"))),
+            "every page verified",
+        ),
+        (
+            reports
+                .iter()
+                .all(|line| line.contains("\"irq_in_map_window\":0,")),
+            "no timer tick in a map window",
+        ),
+        (
+            ["fill", "churn", "compact"].iter().all(|phase| {
+                reports
+                    .iter()
+                    .any(|line| line.contains(&format!("\"phase\":\"{phase}\"")))
+            }),
+            "the three phases",
         ),
     ];
     check_all(&expectations, &outcome)

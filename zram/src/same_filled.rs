@@ -11,22 +11,16 @@ const WORD: usize = core::mem::size_of::<u64>();
 
 /// If every 8-byte word of `page` is the same, that word.
 pub fn same_filled_word(page: &[u8; PAGE_SIZE]) -> Option<u64> {
-    let mut words = page.chunks_exact(WORD).map(word_of);
+    let (words, _) = page.as_chunks::<WORD>();
+    let mut words = words.iter().map(|bytes| u64::from_ne_bytes(*bytes));
     let first = words.next()?;
     words.all(|word| word == first).then_some(first)
 }
 
 /// Rebuild a same-filled page.
 pub fn fill_page(page: &mut [u8; PAGE_SIZE], word: u64) {
-    for chunk in page.chunks_exact_mut(WORD) {
-        chunk.copy_from_slice(&word.to_ne_bytes());
-    }
-}
-
-fn word_of(bytes: &[u8]) -> u64 {
-    let mut word = [0; WORD];
-    word.copy_from_slice(bytes);
-    u64::from_ne_bytes(word)
+    let (words, _) = page.as_chunks_mut::<WORD>();
+    words.fill(word.to_ne_bytes());
 }
 
 #[cfg(test)]

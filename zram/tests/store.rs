@@ -57,9 +57,9 @@ fn read(store: &mut CompressedStore<HighmemBackend>, slot: usize) -> Page {
 fn every_page_kind_round_trips() {
     let mut store = store(5);
     let mut same = [0u8; PAGE_SIZE];
-    for chunk in same.chunks_exact_mut(8) {
-        chunk.copy_from_slice(&0x1234_5678_9abc_def0u64.to_ne_bytes());
-    }
+    same.as_chunks_mut::<8>()
+        .0
+        .fill(0x1234_5678_9abc_def0u64.to_ne_bytes());
     let pages = [[0u8; PAGE_SIZE], same, text(1), noise(2), half_noise(3)];
     for (slot, page) in pages.iter().enumerate() {
         store.write(slot, page).unwrap();

@@ -76,14 +76,23 @@ fn fragmentation(workload: &Workload) {
     let free_in_checkerboard = release_checkerboard(&held);
     let configurations = [
         ("zsmalloc linux chain 4, single frames", Config::linux(4), 1),
-        ("zsmalloc linux chain 4, 4-frame blocks", Config::linux(4), 4),
+        (
+            "zsmalloc linux chain 4, 4-frame blocks",
+            Config::linux(4),
+            4,
+        ),
     ];
     let mut results = Vec::new();
     for (name, config, block_frames) in configurations {
         let result = if block_frames == 1 {
             fill_until_full(name, KernelPages::new(GFP_HIGHMEM_ONLY), config, workload)
         } else {
-            fill_until_full(name, HighOrderPages::new(GFP_HIGHMEM_ONLY, block_frames), config, workload)
+            fill_until_full(
+                name,
+                HighOrderPages::new(GFP_HIGHMEM_ONLY, block_frames),
+                config,
+                workload,
+            )
         };
         results.push(result);
     }
@@ -92,9 +101,15 @@ fn fragmentation(workload: &Workload) {
         "\nPart 3 (QEMU): allocation under fragmentation: {} free HIGHMEM frames, no two adjacent",
         free_in_checkerboard
     );
-    println!("{:<42} {:>10} {:>14} {:>12}", "allocator", "objects", "stored bytes", "frames used");
+    println!(
+        "{:<42} {:>10} {:>14} {:>12}",
+        "allocator", "objects", "stored bytes", "frames used"
+    );
     for row in &results {
-        println!("{:<42} {:>10} {:>14} {:>12}", row.allocator, row.objects, row.stored_bytes, row.frames_used);
+        println!(
+            "{:<42} {:>10} {:>14} {:>12}",
+            row.allocator, row.objects, row.stored_bytes, row.frames_used
+        );
     }
     for row in &results {
         let line = JsonLine::new("fragmentation")
@@ -122,7 +137,9 @@ fn take_all_highmem_frames() -> Vec<Frame> {
 fn release_checkerboard(held: &[Frame]) -> usize {
     let region = &held[..held.len().min(CHECKERBOARD_FRAMES)];
     let released = region.iter().filter(|frame| frame.number() % 2 == 0);
-    released.map(|&frame| frame::free(frame).expect("held frame")).count()
+    released
+        .map(|&frame| frame::free(frame).expect("held frame"))
+        .count()
 }
 
 /// Give back what `release_checkerboard` kept (the odd frames of the
@@ -158,15 +175,25 @@ fn fill_until_full<B: Backend>(
         }
     }
     let frames_used = allocator.data_pages();
-    FragmentationResult { allocator: name, objects: ids.len(), stored_bytes, frames_used }
+    FragmentationResult {
+        allocator: name,
+        objects: ids.len(),
+        stored_bytes,
+        frames_used,
+    }
 }
 
 fn speed_in_qemu(corpus: &[u8], workload: &Workload) {
     let mut clock = TscClock;
     let mut timings: Vec<Timing> = Vec::new();
     for (name, config) in bench::lineup::zsmalloc_configurations() {
-        let new_pool = move || zsmalloc::Pool::with_config(name, KernelPages::new(GFP_HIGHMEM_ONLY), config).expect("valid");
-        timings.extend(speed::measure_store(&mut clock, corpus, workload, name, &new_pool));
+        let new_pool = move || {
+            zsmalloc::Pool::with_config(name, KernelPages::new(GFP_HIGHMEM_ONLY), config)
+                .expect("valid")
+        };
+        timings.extend(speed::measure_store(
+            &mut clock, corpus, workload, name, &new_pool,
+        ));
     }
     for contender in bench::lineup::lineup(|| KernelPages::new(GFP_HIGHMEM_ONLY)) {
         match speed::measure_allocator(&mut clock, &contender, workload) {
@@ -175,7 +202,8 @@ fn speed_in_qemu(corpus: &[u8], workload: &Workload) {
         }
     }
     for (name, config) in bench::lineup::zsmalloc_configurations() {
-        let allocator = ZsmallocAllocator::new(name, KernelPages::new(GFP_HIGHMEM_ONLY), config).expect("valid");
+        let allocator = ZsmallocAllocator::new(name, KernelPages::new(GFP_HIGHMEM_ONLY), config)
+            .expect("valid");
         match speed::measure_mapping(&mut clock, allocator, workload) {
             Ok(rows) => timings.extend(rows),
             Err(error) => crate::warn!("{}: {:?}", name, error),
@@ -186,14 +214,27 @@ fn speed_in_qemu(corpus: &[u8], workload: &Workload) {
 
 fn print_speed(timings: &[Timing]) {
     let cycles_per_ns = tsc::cycles_per_second() as f64 / 1e9;
-    println!("\nPart 4 (QEMU, TCG): median cycles per operation over {} runs", speed::RUNS);
-    println!("{:<28} {:<40} {:>10} {:>10}", "operation", "subject", "cycles/op", "ns/op");
+    println!(
+        "\nPart 4 (QEMU, TCG): median cycles per operation over {} runs",
+        speed::RUNS
+    );
+    println!(
+        "{:<28} {:<40} {:>10} {:>10}",
+        "operation", "subject", "cycles/op", "ns/op"
+    );
     for row in timings {
         let cycles = row.ns_per_op * cycles_per_ns;
-        println!("{:<28} {:<40} {:>10.0} {:>10.1}", row.operation, row.subject, cycles, row.ns_per_op);
+        println!(
+            "{:<28} {:<40} {:>10.0} {:>10.1}",
+            row.operation, row.subject, cycles, row.ns_per_op
+        );
     }
     for row in timings {
-        let line = bench::report::speed_json(row, "qemu").number("cycles_per_op", row.ns_per_op * cycles_per_ns, 0);
+        let line = bench::report::speed_json(row, "qemu").number(
+            "cycles_per_op",
+            row.ns_per_op * cycles_per_ns,
+            0,
+        );
         println!("{}", line.line());
     }
 }

@@ -118,7 +118,7 @@ impl Demo<'_> {
         let count = self.expected.len();
         let mut random = Random::new(0x5eed);
         for slot in 0..count {
-            match random.next() % 4 {
+            match random.next_u64() % 4 {
                 0 => {
                     self.store.discard(slot).expect("the slot is in range");
                     self.expected[slot] = Expected::Empty;

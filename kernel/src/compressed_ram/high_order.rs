@@ -37,7 +37,11 @@ struct BlockState {
 
 impl HighOrderPages {
     pub fn new(flags: AllocationFlags, block_frames: usize) -> Self {
-        HighOrderPages { flags, block_frames, state: Mutex::new(BlockState::default()) }
+        HighOrderPages {
+            flags,
+            block_frames,
+            state: Mutex::new(BlockState::default()),
+        }
     }
 
     /// Frames held (lent or spare).
@@ -55,9 +59,14 @@ impl Backend for HighOrderPages {
         if let Some(page) = state.spare.pop() {
             return Ok(page);
         }
-        let first = frame::allocate_contiguous(self.block_frames, self.flags).map_err(|_| OutOfPages)?;
+        let first =
+            frame::allocate_contiguous(self.block_frames, self.flags).map_err(|_| OutOfPages)?;
         state.blocks.push(first);
-        state.spare.extend((1..self.block_frames as u64).rev().map(|index| first.offset(index)));
+        state.spare.extend(
+            (1..self.block_frames as u64)
+                .rev()
+                .map(|index| first.offset(index)),
+        );
         Ok(first)
     }
 
@@ -85,7 +94,8 @@ impl Backend for HighOrderPages {
 impl Drop for HighOrderPages {
     fn drop(&mut self) {
         for &first in &self.state.get_mut().blocks {
-            frame::free_contiguous(first, self.block_frames).expect("blocks came from allocate_contiguous");
+            frame::free_contiguous(first, self.block_frames)
+                .expect("blocks came from allocate_contiguous");
         }
     }
 }

@@ -15,7 +15,6 @@ pub mod demo;
 pub mod high_order;
 pub mod interrupts_off;
 pub mod report;
-pub mod speed;
 pub mod workload;
 
 mod tests;

@@ -111,7 +111,7 @@ fn compaction_keeps_the_data() {
     let mut random = Random::new(7);
     let mut kept = Vec::new();
     for slot in 0..slots {
-        if random.next() % 3 == 0 {
+        if random.next_u64().is_multiple_of(3) {
             kept.push(slot);
         } else {
             store.discard(slot).unwrap();

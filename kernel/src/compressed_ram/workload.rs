@@ -92,7 +92,7 @@ impl Random {
         Random(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -106,35 +106,38 @@ fn generate(index: usize, page: &mut [u8; PAGE_SIZE]) {
         0 => page.fill(0),
         1 => fill_words(page, |_| 0x0101_0101_0000_0000 | index as u64),
         2 | 3 => fill_text(page, &mut random),
-        4 => page.iter_mut().for_each(|byte| *byte = random.next() as u8),
+        4 => page
+            .iter_mut()
+            .for_each(|byte| *byte = random.next_u64() as u8),
         5 => {
             page.fill(0);
             page[..PAGE_SIZE / 2]
                 .iter_mut()
-                .for_each(|byte| *byte = random.next() as u8);
+                .for_each(|byte| *byte = random.next_u64() as u8);
         }
         6 => fill_words(page, |word| (index * 1000 + word) as u64),
         _ => {
             for chunk in page.chunks_mut(64) {
-                let noisy = random.next() % 4 != 0;
+                let noisy = !random.next_u64().is_multiple_of(4);
                 chunk
                     .iter_mut()
-                    .for_each(|byte| *byte = if noisy { random.next() as u8 } else { 0 });
+                    .for_each(|byte| *byte = if noisy { random.next_u64() as u8 } else { 0 });
             }
         }
     }
 }
 
 fn fill_words(page: &mut [u8; PAGE_SIZE], word_at: impl Fn(usize) -> u64) {
-    for (position, chunk) in page.chunks_exact_mut(8).enumerate() {
-        chunk.copy_from_slice(&word_at(position).to_le_bytes());
+    let (words, _) = page.as_chunks_mut::<8>();
+    for (position, word) in words.iter_mut().enumerate() {
+        *word = word_at(position).to_le_bytes();
     }
 }
 
 fn fill_text(page: &mut [u8; PAGE_SIZE], random: &mut Random) {
     let mut position = 0;
     while position < PAGE_SIZE {
-        let word = WORDS[(random.next() % WORDS.len() as u64) as usize];
+        let word = WORDS[(random.next_u64() % WORDS.len() as u64) as usize];
         let length = word.len().min(PAGE_SIZE - position);
         page[position..position + length].copy_from_slice(&word[..length]);
         position += length;
