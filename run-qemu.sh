@@ -121,6 +121,7 @@ case "${1:-}" in
         exec cargo run --quiet --release -p boot -- --option bench --lowmem 128M "${corpus[@]}"
         ;;
     -h | --help)
+        setup
         exec cargo run --quiet --release -p boot -- --help
         ;;
     *)
