@@ -21,7 +21,7 @@ ensure_toolchain() {
         die "rustup is needed to install the pinned Rust toolchain ($toolchain); see https://rustup.rs"
     if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
         echo "run-qemu.sh: installing Rust $toolchain ..." >&2
-        rustup toolchain install "$toolchain" --profile minimal >&2
+        rustup toolchain install "$toolchain" --profile minimal --no-self-update >&2
     fi
     local installed
     installed=$(rustup component list --installed --toolchain "$toolchain")
