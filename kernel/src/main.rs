@@ -18,6 +18,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "zsmalloc-os {} — a kernel built around Linux's zsmalloc",
         env!("CARGO_PKG_VERSION")
     );
+    info!("usable memory: {} MiB", memory::frame::usable_bytes() >> 20);
     memory::log_summary();
     let options = kernel::boot_options::text();
     info!(
