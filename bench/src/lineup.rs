@@ -44,6 +44,7 @@ pub fn zsmalloc_configurations() -> Vec<(&'static str, Config)> {
     vec![
         ("zsmalloc linux chain 4", Config::linux(4)),
         ("zsmalloc linux chain 8", Config::linux(8)),
+        ("zsmalloc efficient", Config::efficient()),
     ]
 }
 
@@ -102,6 +103,7 @@ mod tests {
             [
                 "zsmalloc linux chain 4",
                 "zsmalloc linux chain 8",
+                "zsmalloc efficient",
                 "zbud (2 per page)",
                 "slab (power of 2)",
                 "ideal"

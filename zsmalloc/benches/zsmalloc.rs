@@ -11,6 +11,10 @@
 //!     bound by cache and TLB misses rather than by the algorithm).
 //! * map+unmap: in-page and page-spanning objects, RO / WO / RW windows.
 //! * compaction: 10^5 objects, two thirds freed at random, then `compact()`.
+//!
+//! Each zsmalloc benchmark runs for Linux's default configuration
+//! (`zsmalloc`) and for our packed layout (`zsmalloc efficient`,
+//! `Config::efficient()`).
 
 use std::alloc::Layout;
 use std::hint::black_box;
@@ -19,7 +23,13 @@ use std::time::{Duration, Instant};
 
 use linked_list_allocator::Heap;
 use zsmalloc::testing::HeapBackend;
-use zsmalloc::{Handle, Pool, ReadOnly, ReadWrite, WriteOnly};
+use zsmalloc::{Config, Handle, Pool, ReadOnly, ReadWrite, WriteOnly};
+
+/// The zsmalloc configurations measured, by row name.
+const CONFIGURATIONS: [(&str, Config); 2] = [
+    ("zsmalloc", Config::linux(8)),
+    ("zsmalloc efficient", Config::efficient()),
+];
 
 struct Random(u64);
 
@@ -61,8 +71,8 @@ fn measure(budget: Duration, mut operation: impl FnMut()) -> f64 {
 
 const BUDGET: Duration = Duration::from_millis(400);
 
-fn zsmalloc_malloc_free(live: usize) -> (f64, f64) {
-    let pool = Pool::new("bench", HeapBackend::new());
+fn zsmalloc_malloc_free(live: usize, config: Config) -> (f64, f64) {
+    let pool = Pool::with_config("bench", HeapBackend::new(), config).unwrap();
     let mut random = Random(0x1234_5678);
     // Fragmenting fill: allocate 2N, free every other one.
     let mut handles: Vec<Option<Handle>> = (0..2 * live)
@@ -131,9 +141,10 @@ fn linked_list_malloc_free(live: usize) -> (f64, f64) {
     (pair, replace)
 }
 
-fn map_benches(rows: &mut Vec<Row>) {
-    let pool = Pool::new("map", HeapBackend::new());
+fn map_benches(rows: &mut Vec<Row>, allocator: &'static str, config: Config) {
+    let pool = Pool::with_config("map", HeapBackend::new(), config).unwrap();
     // Class 208 (3 pages, 59 objects): some payloads span pages, most do not.
+    // (Packed: 208-byte extents end to end, the same.)
     let handles: Vec<Handle> = (0..118).map(|_| pool.malloc(200).unwrap()).collect();
     let mut mapper = pool.mapper();
     let mut in_page = None;
@@ -166,7 +177,7 @@ fn map_benches(rows: &mut Vec<Row>) {
         for (mode, ns) in [("RO", read_only), ("WO", write_only), ("RW", read_write)] {
             rows.push(Row {
                 bench: format!("map+unmap {kind} {mode}"),
-                allocator: "zsmalloc",
+                allocator,
                 detail: "200-byte object".into(),
                 ns_per_op: ns,
             });
@@ -179,7 +190,7 @@ fn map_benches(rows: &mut Vec<Row>) {
     });
     rows.push(Row {
         bench: "read (copy out, no window)".into(),
-        allocator: "zsmalloc",
+        allocator,
         detail: "200-byte object".into(),
         ns_per_op: copy,
     });
@@ -189,8 +200,8 @@ fn map_benches(rows: &mut Vec<Row>) {
     }
 }
 
-fn compaction_bench(rows: &mut Vec<Row>) {
-    let pool = Pool::new("compact", HeapBackend::new());
+fn compaction_bench(rows: &mut Vec<Row>, allocator: &'static str, config: Config) {
+    let pool = Pool::with_config("compact", HeapBackend::new(), config).unwrap();
     let mut random = Random(42);
     let count = 100_000;
     let mut handles: Vec<Option<Handle>> = (0..count)
@@ -206,14 +217,14 @@ fn compaction_bench(rows: &mut Vec<Row>) {
     let freed = pool.compact();
     let elapsed = start.elapsed();
     println!(
-        "compaction: {} of {} pages freed in {:.2} ms",
+        "compaction ({allocator}): {} of {} pages freed in {:.2} ms",
         freed,
         before,
         elapsed.as_secs_f64() * 1e3
     );
     rows.push(Row {
         bench: "compact (per page freed)".into(),
-        allocator: "zsmalloc",
+        allocator,
         detail: format!("{count} objects, 2/3 freed, {freed} pages freed"),
         ns_per_op: elapsed.as_nanos() as f64 / freed.max(1) as f64,
     });
@@ -225,10 +236,12 @@ fn compaction_bench(rows: &mut Vec<Row>) {
 fn main() {
     let mut rows = Vec::new();
     for live in [1_000, 1_000_000] {
-        for (allocator, (pair, replace)) in [
-            ("zsmalloc", zsmalloc_malloc_free(live)),
-            ("linked_list_allocator", linked_list_malloc_free(live)),
-        ] {
+        let mut results: Vec<(&'static str, (f64, f64))> = CONFIGURATIONS
+            .iter()
+            .map(|&(name, config)| (name, zsmalloc_malloc_free(live, config)))
+            .collect();
+        results.push(("linked_list_allocator", linked_list_malloc_free(live)));
+        for (allocator, (pair, replace)) in results {
             rows.push(Row {
                 bench: "malloc+free pair".into(),
                 allocator,
@@ -243,8 +256,10 @@ fn main() {
             });
         }
     }
-    map_benches(&mut rows);
-    compaction_bench(&mut rows);
+    for (name, config) in CONFIGURATIONS {
+        map_benches(&mut rows, name, config);
+        compaction_bench(&mut rows, name, config);
+    }
 
     println!();
     println!(

@@ -6,6 +6,12 @@
 //!   zspage: in_use + |free list| = objects_per_zspage, group = fullness(in_use)
 //!   class:  group lists hold exactly the live zspages; counters add up
 //!   pool:   total pages = sum of live zspages' pages; no page owned twice
+//!
+//!   packed layout (crate::packed):
+//!   zspage: pages = exactly those touched by [0, end); live extents and
+//!           valid holes lie in [0, end) and never overlap; counters add up;
+//!           slot --location--> (index in live list, zspage, offset) --> slot
+//!   pool:   hole bitmap = non-empty lists; stale entries counted
 //! ```
 //!
 //! It expects a quiescent pool (no operation running on another thread);
@@ -18,6 +24,7 @@ use core::fmt;
 
 use crate::backend::{AtomicSection, Backend, MappedPage};
 use crate::handle::{allocated_slots, HandleTable, Location};
+use crate::packed::PackedState;
 use crate::pool::Pool;
 use crate::zspage::{fullness_group, ClassState, FULLNESS_GROUPS, NO_OBJECT, NO_OWNER, NO_ZSPAGE};
 
@@ -66,6 +73,14 @@ impl<B: Backend> Pool<B> {
             )?;
             pages_in_classes += state.live_zspages * state.geometry.pages_per_zspage;
             objects_in_classes += state.objects_used;
+        }
+        if self.packed.is_some() {
+            let atomic = AtomicSection::enter(&self.backend);
+            let state = self.lock_packed(&atomic);
+            check_packed(&state, &self.handles, &mut owners_seen)
+                .map_err(|error| broken(format!("packed layout: {}", error.description)))?;
+            pages_in_classes += state.pages;
+            objects_in_classes += state.objects;
         }
         ensure!(
             pages_in_classes == self.total_pages(),
@@ -308,6 +323,206 @@ fn check_group_lists<P: Copy + Eq + fmt::Debug>(
         "{} zspages listed but {} live",
         listed,
         state.live_zspages
+    );
+    Ok(())
+}
+
+fn check_packed<P: Copy + Eq + fmt::Debug>(
+    state: &PackedState<P>,
+    handles: &HandleTable,
+    owners_seen: &mut [bool],
+) -> Result<(), InvariantError> {
+    use crate::backend::PAGE_SIZE;
+    use alloc::vec::Vec;
+    // Valid holes per zspage, and the stale entry count.
+    let mut holes: Vec<Vec<(usize, usize)>> = vec![Vec::new(); state.zspages.len()];
+    let mut stale = 0;
+    for (class, list) in state.holes.iter().enumerate() {
+        let bit = state.non_empty[class / 64] >> (class % 64) & 1 == 1;
+        ensure!(
+            bit == !list.is_empty(),
+            "hole bitmap wrong for class {}",
+            class
+        );
+        for hole in list {
+            ensure!(
+                (hole.zspage as usize) < state.zspages.len(),
+                "hole names unknown zspage {}",
+                hole.zspage
+            );
+            if !state.is_valid(hole) {
+                stale += 1;
+                continue;
+            }
+            let length = hole.length as usize;
+            ensure!(
+                length >= state.class_size(class) && state.class_of(length) == class,
+                "hole of {} bytes on the list of class {}",
+                length,
+                class
+            );
+            holes[hole.zspage as usize].push((hole.offset as usize, length));
+        }
+    }
+    ensure!(
+        stale == state.stale_holes,
+        "{} stale holes counted as {}",
+        stale,
+        state.stale_holes
+    );
+    let listed: usize = state.holes.iter().map(Vec::len).sum();
+    ensure!(
+        listed == state.listed_holes,
+        "{} hole entries counted as {}",
+        listed,
+        state.listed_holes
+    );
+    let (mut live_zspages, mut pages, mut objects, mut live_bytes, mut payload) = (0, 0, 0, 0, 0);
+    for (zspage, record) in state.zspages.iter().enumerate() {
+        if !record.alive {
+            ensure!(
+                record.pages.is_empty() && record.live.is_empty() && holes[zspage].is_empty(),
+                "dead zspage {} still has pages, objects or holes",
+                zspage
+            );
+            ensure!(
+                zspage as u32 != state.open,
+                "the open zspage {} is dead",
+                zspage
+            );
+            continue;
+        }
+        live_zspages += 1;
+        pages += record.pages.len();
+        ensure!(
+            record.end <= state.capacity,
+            "zspage {} filled past its capacity",
+            zspage
+        );
+        ensure!(
+            record.pages.len() == record.end.div_ceil(PAGE_SIZE),
+            "zspage {} holds {} pages for {} bytes",
+            zspage,
+            record.pages.len(),
+            record.end
+        );
+        ensure!(!record.live.is_empty(), "empty zspage {} was kept", zspage);
+        let mut extents: Vec<(usize, usize)> = holes[zspage].clone();
+        ensure!(
+            extents.len() == record.holes
+                && extents.iter().map(|&(_, length)| length).sum::<usize>() == record.hole_bytes,
+            "zspage {} hole counters are wrong",
+            zspage
+        );
+        let mut zspage_live = 0;
+        let mut mapped = 0;
+        for (index, object) in record.live.iter().enumerate() {
+            let owner = object.slot;
+            ensure!(
+                (owner as usize) < owners_seen.len(),
+                "object owned by unknown slot {}",
+                owner
+            );
+            ensure!(
+                !owners_seen[owner as usize],
+                "slot {} owns two objects",
+                owner
+            );
+            owners_seen[owner as usize] = true;
+            let Some((allocated, is_mapped)) = handles.flags(owner) else {
+                return Err(broken(format!("slot {} does not exist", owner)));
+            };
+            ensure!(
+                allocated,
+                "zspage {} object owned by free slot {}",
+                zspage,
+                owner
+            );
+            let offset = object.offset as usize;
+            ensure!(
+                offset.is_multiple_of(state.spacing),
+                "object at unaligned offset {}",
+                offset
+            );
+            let expected = Location {
+                class: index as u16,
+                zspage: zspage as u32,
+                object: (offset / state.spacing) as u16,
+            };
+            ensure!(
+                handles.location(owner) == expected,
+                "slot {} points elsewhere",
+                owner
+            );
+            let length = handles.length(owner);
+            payload += length;
+            let extent = state.extent(length);
+            zspage_live += extent;
+            extents.push((offset, extent));
+            mapped += usize::from(is_mapped);
+        }
+        ensure!(
+            mapped == record.pins as usize,
+            "zspage {} has {} mapped objects but {} pins",
+            zspage,
+            mapped,
+            record.pins
+        );
+        ensure!(
+            zspage_live == record.live_bytes,
+            "zspage {} has {} live bytes counted as {}",
+            zspage,
+            zspage_live,
+            record.live_bytes
+        );
+        extents.sort_unstable();
+        let mut covered = 0;
+        for &(offset, length) in &extents {
+            ensure!(
+                offset >= covered,
+                "zspage {}: extents overlap at byte {}",
+                zspage,
+                offset
+            );
+            covered = offset + length;
+        }
+        ensure!(
+            covered <= record.end,
+            "zspage {}: an extent passes the fill pointer",
+            zspage
+        );
+        objects += record.live.len();
+        live_bytes += zspage_live;
+    }
+    ensure!(
+        live_zspages == state.live_zspages,
+        "{} live zspages counted as {}",
+        live_zspages,
+        state.live_zspages
+    );
+    ensure!(
+        pages == state.pages,
+        "{} pages counted as {}",
+        pages,
+        state.pages
+    );
+    ensure!(
+        objects == state.objects,
+        "{} objects counted as {}",
+        objects,
+        state.objects
+    );
+    ensure!(
+        live_bytes == state.live_bytes,
+        "{} live bytes counted as {}",
+        live_bytes,
+        state.live_bytes
+    );
+    ensure!(
+        payload == state.payload_bytes,
+        "{} payload bytes counted as {}",
+        payload,
+        state.payload_bytes
     );
     Ok(())
 }

@@ -9,6 +9,9 @@
 //!   |<--- 32 --->|<- 16 ->|<- 16 ->| ...        |<- 16 ->|
 //!   class 0      class 1  class 2  ...   class 254 = PAGE_SIZE
 //! ```
+//!
+//! [`Config::efficient`] selects our packed layout ([`Layout::Packed`],
+//! module [`crate::packed`]) instead of Linux's per-class zspages.
 
 use core::fmt;
 
@@ -44,7 +47,29 @@ pub struct Config {
     pub handle_placement: HandlePlacement,
     /// Merge neighbouring classes with identical geometry (Linux: yes).
     pub merge_classes: bool,
+    /// How objects are arranged in zspages (Linux: [`Layout::SizeClassed`]).
+    pub layout: Layout,
 }
+
+/// How a pool arranges objects in zspages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Linux's layout: every size class has its own zspages of equal slots
+    /// (and so its own partly filled last zspage).
+    SizeClassed,
+    /// Our efficient layout ([`crate::packed`]): objects of every size are
+    /// packed end to end into one shared open zspage; a freed object leaves
+    /// a *hole* that is reused by objects of its size class or of up to
+    /// `reuse_window` classes below it.
+    Packed {
+        /// How many classes larger than its own a request may take a hole
+        /// from (at most [`MAX_REUSE_WINDOW`]).
+        reuse_window: usize,
+    },
+}
+
+/// The largest reuse window accepted by [`Layout::Packed`].
+pub const MAX_REUSE_WINDOW: usize = 64;
 
 /// Why a [`Config`] was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +80,9 @@ pub enum ConfigError {
     MinObjectSize,
     /// Chain length must be in `1..=MAX_CHAIN_LENGTH`.
     ChainLength,
+    /// The packed layout keeps handles out of band and accepts a reuse
+    /// window of at most `MAX_REUSE_WINDOW` classes.
+    PackedLayout,
 }
 
 impl fmt::Display for ConfigError {
@@ -67,6 +95,9 @@ impl fmt::Display for ConfigError {
                 "minimum object size must be a multiple of 8 in 16..=PAGE_SIZE"
             }
             ConfigError::ChainLength => "pages per zspage must be in 1..=16",
+            ConfigError::PackedLayout => {
+                "the packed layout needs out-of-band handles and a reuse window of at most 64"
+            }
         };
         formatter.write_str(text)
     }
@@ -82,6 +113,22 @@ impl Config {
             max_pages_per_zspage,
             handle_placement: HandlePlacement::Inline,
             merge_classes: true,
+            layout: Layout::SizeClassed,
+        }
+    }
+
+    /// Our efficient configuration: the packed layout (see [`crate::packed`])
+    /// with 16-byte rounding, 16-byte minimum objects, zspages of up to 16
+    /// lazily allocated pages, no inline handle header, and holes reused by
+    /// requests up to 8 classes (128 bytes) smaller.
+    pub const fn efficient() -> Config {
+        Config {
+            class_spacing: 16,
+            min_object_size: 16,
+            max_pages_per_zspage: 16,
+            handle_placement: HandlePlacement::OutOfBand,
+            merge_classes: false,
+            layout: Layout::Packed { reuse_window: 8 },
         }
     }
 
@@ -97,6 +144,12 @@ impl Config {
         }
         if !(1..=MAX_CHAIN_LENGTH).contains(&self.max_pages_per_zspage) {
             return Err(ConfigError::ChainLength);
+        }
+        if let Layout::Packed { reuse_window } = self.layout {
+            let out_of_band = self.handle_placement == HandlePlacement::OutOfBand;
+            if !out_of_band || reuse_window > MAX_REUSE_WINDOW {
+                return Err(ConfigError::PackedLayout);
+            }
         }
         Ok(())
     }

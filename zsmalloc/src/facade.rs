@@ -95,6 +95,20 @@ pub fn zs_create_pool<B: Backend>(name: &str, backend: B) -> ZsPool<B> {
     }
 }
 
+/// Create a pool with the given geometry (e.g. `Config::efficient()`).
+/// Not in Linux, where the geometry is fixed at build time.
+pub fn zs_create_pool_with_config<B: Backend>(
+    name: &str,
+    backend: B,
+    config: crate::Config,
+) -> Result<ZsPool<B>, crate::ConfigError> {
+    Ok(ZsPool {
+        pool: Pool::with_config(name, backend, config)?,
+        bounce: new_bounce_buffer(),
+        open: None,
+    })
+}
+
 /// Allocate `size` bytes; returns 0 on failure (size 0, too large, no page).
 pub fn zs_malloc<B: Backend>(pool: &ZsPool<B>, size: usize) -> ZsHandle {
     pool.pool.malloc(size).map_or(0, |handle| handle.raw())

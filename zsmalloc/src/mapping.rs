@@ -15,7 +15,7 @@
 //! 1. the handle's slot is marked MAPPED (exclusive: a second window on the
 //!    same object, or freeing it, is refused);
 //! 2. the platform enters an atomic section for the whole window;
-//! 3. under the class lock, briefly, the object's zspage is *pinned* so that
+//! 3. under the class lock (the packed lock for [`crate::packed`]), briefly, the object's zspage is *pinned* so that
 //!    compaction will not move its objects, and its pages are looked up;
 //! 4. the bytes are mapped in place, or copied into the mapper's bounce
 //!    buffer.
@@ -167,7 +167,15 @@ impl<B: Backend> Pool<B> {
     ) -> Result<Window<B>, HandleError> {
         let claimed = self.handles.claim_for_mapping(raw)?;
         let atomic = self.backend.enter_atomic();
-        let (location, first, second) = {
+        let (location, first, second) = if self.packed.is_some() {
+            let section = AtomicSection::enter(&self.backend);
+            let mut state = self.lock_packed(&section);
+            let location = self.handles.location(claimed.index);
+            state.zspages[location.zspage as usize].pins += 1;
+            let offset = location.object as usize * state.spacing;
+            let (first, second) = state.payload_pages(location.zspage, offset, claimed.length);
+            (location, first, second)
+        } else {
             let section = AtomicSection::enter(&self.backend);
             let class = self.handles.location(claimed.index).class as usize;
             let mut state = self.lock_class(&section, class);
@@ -227,7 +235,11 @@ impl<B: Backend> Pool<B> {
                 }
             }
         }
-        {
+        if self.packed.is_some() {
+            let section = AtomicSection::enter(&self.backend);
+            let mut state = self.lock_packed(&section);
+            state.zspages[window.location.zspage as usize].pins -= 1;
+        } else {
             let section = AtomicSection::enter(&self.backend);
             let mut state = self.lock_class(&section, window.location.class as usize);
             state.zspages[window.location.zspage as usize].pins -= 1;

@@ -23,8 +23,9 @@ use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backend::{AtomicSection, Backend, PAGE_SIZE};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Layout};
 use crate::handle::{Handle, HandleError, HandleTable};
+use crate::packed::PackedState;
 use crate::size_class::SizeClassTable;
 use crate::zspage::{copy_payload, ClassState, PayloadBuffer};
 
@@ -55,7 +56,10 @@ pub struct Pool<B: Backend> {
     name: String,
     config: Config,
     size_classes: SizeClassTable,
+    /// Linux's layout: one state per size class (empty for the packed layout).
     pub(crate) classes: Box<[spin::Mutex<ClassState<B::Page>>]>,
+    /// Our packed layout: one state for the whole pool (`None` for Linux's).
+    pub(crate) packed: Option<spin::Mutex<PackedState<B::Page>>>,
     pub(crate) handles: HandleTable,
     pub(crate) total_pages: AtomicUsize,
     pub(crate) pages_compacted: AtomicUsize,
@@ -75,17 +79,29 @@ impl<B: Backend> Pool<B> {
     pub fn with_config(name: &str, backend: B, config: Config) -> Result<Self, ConfigError> {
         config.validate()?;
         let size_classes = SizeClassTable::new(&config);
-        let classes = size_classes
-            .classes()
-            .iter()
-            .enumerate()
-            .map(|(class, geometry)| spin::Mutex::new(ClassState::new(class as u16, *geometry)))
-            .collect();
+        let (classes, packed) = match config.layout {
+            Layout::SizeClassed => {
+                let classes = size_classes
+                    .classes()
+                    .iter()
+                    .enumerate()
+                    .map(|(class, geometry)| {
+                        spin::Mutex::new(ClassState::new(class as u16, *geometry))
+                    })
+                    .collect();
+                (classes, None)
+            }
+            Layout::Packed { reuse_window } => {
+                let state = PackedState::new(&config, reuse_window);
+                (Box::default(), Some(spin::Mutex::new(state)))
+            }
+        };
         Ok(Pool {
             name: name.to_string(),
             config,
             size_classes,
             classes,
+            packed,
             handles: HandleTable::new(),
             total_pages: AtomicUsize::new(0),
             pages_compacted: AtomicUsize::new(0),
@@ -136,6 +152,9 @@ impl<B: Backend> Pool<B> {
         if size > PAGE_SIZE {
             return Err(AllocError::TooLarge);
         }
+        if self.packed.is_some() {
+            return self.allocate_packed(size);
+        }
         let class = self.size_classes.class_for(size);
         let atomic = AtomicSection::enter(&self.backend);
         let slot = self.handles.allocate(size);
@@ -174,6 +193,11 @@ impl<B: Backend> Pool<B> {
     pub fn free_raw(&self, raw: u64) -> Result<(), HandleError> {
         let atomic = AtomicSection::enter(&self.backend);
         let claimed = self.handles.claim_for_free(raw)?;
+        if self.packed.is_some() {
+            self.free_packed(&atomic, claimed.index, claimed.length);
+            self.handles.finish_free(claimed.index);
+            return Ok(());
+        }
         // The class of an object never changes; its place may, until we
         // hold the class lock.
         let class = self.handles.location(claimed.index).class as usize;
@@ -210,7 +234,9 @@ impl<B: Backend> Pool<B> {
         let claimed = self.handles.claim_for_mapping(raw)?;
         let buffer = buffer.truncated(claimed.length);
         let copied = buffer.len();
-        {
+        if self.packed.is_some() {
+            self.copy_packed(&atomic, claimed.index, buffer);
+        } else {
             let class = self.handles.location(claimed.index).class as usize;
             let state = self.lock_class(&atomic, class);
             let location = self.handles.location(claimed.index);
@@ -228,6 +254,12 @@ impl<B: Backend> Pool<B> {
     /// instead breaks out when its lock is contended). Objects whose zspage
     /// has a mapped object are not moved.
     pub fn compact(&self) -> usize {
+        if self.packed.is_some() {
+            let pages_freed = self.compact_packed();
+            self.pages_compacted
+                .fetch_add(pages_freed, Ordering::Relaxed);
+            return pages_freed;
+        }
         let mut pages_freed = 0;
         // Largest classes first, as Linux does.
         for class in (0..self.classes.len()).rev() {
@@ -243,7 +275,14 @@ impl<B: Backend> Pool<B> {
     }
 
     /// Pages that compaction could free now (what Linux's shrinker counts).
+    ///
+    /// For the packed layout this is an upper bound, `pages held -
+    /// ceil(live bytes / PAGE_SIZE)`: compaction may free fewer.
     pub fn pages_compactable(&self) -> usize {
+        if self.packed.is_some() {
+            let atomic = AtomicSection::enter(&self.backend);
+            return self.lock_packed(&atomic).compactable_pages();
+        }
         (0..self.classes.len())
             .map(|class| {
                 let atomic = AtomicSection::enter(&self.backend);
@@ -259,7 +298,12 @@ impl<B: Backend> Pool<B> {
 
     /// Payloads of at least this size are stored one per page
     /// (`zs_huge_class_size`).
+    ///
+    /// The packed layout has no huge objects: this is `PAGE_SIZE`.
     pub fn huge_class_size(&self) -> usize {
+        if self.packed.is_some() {
+            return PAGE_SIZE;
+        }
         self.size_classes.huge_class_size()
     }
 
@@ -272,6 +316,10 @@ impl<B: Backend> Pool<B> {
             let atomic = AtomicSection::enter(&self.backend);
             bytes += self.lock_class(&atomic, class).metadata_bytes();
         }
+        if self.packed.is_some() {
+            let atomic = AtomicSection::enter(&self.backend);
+            bytes += self.lock_packed(&atomic).metadata_bytes();
+        }
         bytes
     }
 
@@ -281,6 +329,13 @@ impl<B: Backend> Pool<B> {
         for class in 0..self.classes.len() {
             let atomic = AtomicSection::enter(&self.backend);
             pages.extend(self.lock_class(&atomic, class).pages.iter().flatten());
+        }
+        if self.packed.is_some() {
+            let atomic = AtomicSection::enter(&self.backend);
+            let state = self.lock_packed(&atomic);
+            for record in &state.zspages {
+                pages.extend(record.pages.iter().copied());
+            }
         }
         pages
     }
@@ -292,6 +347,9 @@ impl<B: Backend> Drop for Pool<B> {
         let backend = &self.backend;
         for class in self.classes.iter_mut() {
             class.get_mut().release_all(backend);
+        }
+        if let Some(packed) = self.packed.as_mut() {
+            packed.get_mut().release_all(backend);
         }
         *self.total_pages.get_mut() = 0;
     }

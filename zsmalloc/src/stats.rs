@@ -13,8 +13,46 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::backend::{AtomicSection, Backend};
+use crate::packed::PackedState;
 use crate::pool::Pool;
 use crate::zspage::{ClassState, FULLNESS_GROUPS, FULL_GROUP};
+
+impl<P: Copy + Eq + fmt::Debug> PackedState<P> {
+    pub(crate) fn stats(&self) -> PackedStats {
+        let mut holes_by_class = Vec::new();
+        let mut hole_bytes = 0;
+        for (class, list) in self.holes.iter().enumerate() {
+            let valid = list.iter().filter(|hole| self.is_valid(hole));
+            let (count, bytes) = valid.fold((0, 0), |(count, bytes), hole| {
+                (count + 1, bytes + hole.length as usize)
+            });
+            if count > 0 {
+                holes_by_class.push((self.class_size(class), count, bytes));
+                hole_bytes += bytes;
+            }
+        }
+        let used: usize = self
+            .zspages
+            .iter()
+            .filter(|record| record.alive)
+            .map(|record| record.end)
+            .sum();
+        PackedStats {
+            zspages_by_fullness: self.zspages_by_fullness(),
+            zspages: self.live_zspages,
+            open_end: self
+                .zspages
+                .get(self.open as usize)
+                .map(|record| record.end),
+            holes_by_class,
+            live_bytes: self.live_bytes,
+            hole_bytes,
+            lost_bytes: used - self.live_bytes - hole_bytes,
+            pages: self.pages,
+            freeable: self.compactable_pages(),
+        }
+    }
+}
 
 /// One row of the class table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +81,32 @@ pub struct ClassStats {
     pub freeable: usize,
 }
 
+/// Statistics of the packed layout ([`crate::packed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedStats {
+    /// Zspages (the open one included) per fullness group of live bytes
+    /// over the bytes of their pages: empty, <10%, ..., <100%, full.
+    pub zspages_by_fullness: [usize; FULLNESS_GROUPS],
+    /// Live zspages.
+    pub zspages: usize,
+    /// Fill pointer of the open zspage, if there is one.
+    pub open_end: Option<usize>,
+    /// Valid holes per size class: (smallest hole size of the class, holes,
+    /// bytes), only classes that have holes.
+    pub holes_by_class: Vec<(usize, usize, usize)>,
+    /// Bytes occupied by live objects (rounded to the class spacing).
+    pub live_bytes: usize,
+    /// Bytes in holes.
+    pub hole_bytes: usize,
+    /// Bytes below the fill pointers that are neither live nor in a hole
+    /// (leftovers too small for an object): only compaction recovers them.
+    pub lost_bytes: usize,
+    /// Pages held.
+    pub pages: usize,
+    /// Upper bound on the pages compaction could free.
+    pub freeable: usize,
+}
+
 /// A snapshot of a pool's statistics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolStats {
@@ -63,6 +127,9 @@ pub struct PoolStats {
     pub metadata_bytes: usize,
     /// `zs_huge_class_size`.
     pub huge_class_size: usize,
+    /// The packed layout's statistics (`None` for Linux's layout, whose
+    /// statistics are the class rows).
+    pub packed: Option<PackedStats>,
 }
 
 impl<P: Copy + Eq + fmt::Debug> ClassState<P> {
@@ -93,10 +160,20 @@ impl<B: Backend> Pool<B> {
                 self.lock_class(&atomic, class).stats()
             })
             .collect();
+        let (packed, packed_objects, packed_payload) = match &self.packed {
+            Some(_) => {
+                let atomic = AtomicSection::enter(&self.backend);
+                let state = self.lock_packed(&atomic);
+                (Some(state.stats()), state.objects, state.payload_bytes)
+            }
+            None => (None, 0, 0),
+        };
         PoolStats {
             name: String::from(self.name()),
-            objects_used: classes.iter().map(|row| row.objects_used).sum(),
-            payload_bytes: classes.iter().map(|row| row.payload_bytes).sum(),
+            objects_used: packed_objects
+                + classes.iter().map(|row| row.objects_used).sum::<usize>(),
+            payload_bytes: packed_payload
+                + classes.iter().map(|row| row.payload_bytes).sum::<usize>(),
             classes,
             total_pages: self.total_pages(),
             pages_compacted: self
@@ -104,6 +181,7 @@ impl<B: Backend> Pool<B> {
                 .load(core::sync::atomic::Ordering::Relaxed),
             metadata_bytes: self.metadata_bytes(),
             huge_class_size: self.huge_class_size(),
+            packed,
         }
     }
 }
@@ -111,7 +189,8 @@ impl<B: Backend> Pool<B> {
 impl PoolStats {
     /// Pages compaction could free now, summed over the classes.
     pub fn freeable(&self) -> usize {
-        self.classes.iter().map(|row| row.freeable).sum()
+        let packed = self.packed.as_ref().map_or(0, |packed| packed.freeable);
+        packed + self.classes.iter().map(|row| row.freeable).sum::<usize>()
     }
 }
 
@@ -138,6 +217,9 @@ impl fmt::Display for PoolStats {
             self.pages_compacted,
             self.metadata_bytes
         )?;
+        if let Some(packed) = &self.packed {
+            return write_packed(formatter, packed);
+        }
         write!(formatter, "{:>5} {:>5}", "class", "size")?;
         for group in 1..FULLNESS_GROUPS {
             write!(formatter, " {:>4}", group_label(group))?;
@@ -181,4 +263,50 @@ impl fmt::Display for PoolStats {
             self.freeable()
         )
     }
+}
+
+/// The packed layout's table:
+///
+/// ```text
+///  packed layout: 17 zspages, 250 pages, open zspage filled to 24576 of its bytes
+///  zspages by fullness:  10%  20% ...  99% 100%
+///                          0    1 ...   15    0
+///  live 1012345 B, holes 2345 B, lost 96 B, freeable <= 2 pages
+///  holes  size  count   bytes
+///           48      3     144
+/// ```
+fn write_packed(formatter: &mut fmt::Formatter<'_>, packed: &PackedStats) -> fmt::Result {
+    write!(
+        formatter,
+        "packed layout: {} zspages, {} pages",
+        packed.zspages, packed.pages
+    )?;
+    match packed.open_end {
+        Some(end) => writeln!(formatter, ", open zspage filled to byte {end}")?,
+        None => writeln!(formatter, ", no open zspage")?,
+    }
+    write!(formatter, "zspages by fullness:")?;
+    for group in 1..FULLNESS_GROUPS {
+        write!(formatter, " {:>4}", group_label(group))?;
+    }
+    writeln!(formatter)?;
+    write!(formatter, "{:20}", "")?;
+    for count in &packed.zspages_by_fullness[1..] {
+        write!(formatter, " {:>4}", count)?;
+    }
+    writeln!(formatter)?;
+    writeln!(
+        formatter,
+        "live {} B, holes {} B, lost {} B, freeable <= {} pages",
+        packed.live_bytes, packed.hole_bytes, packed.lost_bytes, packed.freeable
+    )?;
+    writeln!(
+        formatter,
+        "{:>5} {:>5} {:>6} {:>8}",
+        "holes", "size", "count", "bytes"
+    )?;
+    for (size, count, bytes) in &packed.holes_by_class {
+        writeln!(formatter, "{:>5} {:>5} {:>6} {:>8}", "", size, count, bytes)?;
+    }
+    Ok(())
 }

@@ -57,6 +57,11 @@ fn every_size_round_trips(config: Config) {
 }
 
 #[test]
+fn every_size_round_trips_efficient() {
+    every_size_round_trips(Config::efficient());
+}
+
+#[test]
 fn every_size_round_trips_linux_chain_8() {
     every_size_round_trips(Config::linux(8));
 }

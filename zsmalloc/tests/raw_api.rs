@@ -3,7 +3,12 @@
 
 use zsmalloc::facade::*;
 use zsmalloc::testing::HighmemBackend;
-use zsmalloc::HandleError;
+use zsmalloc::{Backend, Config, HandleError};
+
+/// A facade pool with `config`.
+fn create<B: Backend>(name: &str, backend: B, config: Config) -> ZsPool<B> {
+    zs_create_pool_with_config(name, backend, config).unwrap()
+}
 
 #[test]
 fn original_usage() {
@@ -27,7 +32,12 @@ fn original_usage() {
 
 #[test]
 fn bad_sizes_return_zero() {
-    let pool = zs_create_pool("sizes", HighmemBackend::new());
+    bad_sizes_return_zero_with(Config::default());
+    bad_sizes_return_zero_with(Config::efficient());
+}
+
+fn bad_sizes_return_zero_with(config: Config) {
+    let pool = create("sizes", HighmemBackend::new(), config);
     assert_eq!(zs_malloc(&pool, 0), 0);
     assert_eq!(zs_malloc(&pool, 4097), 0);
     assert_eq!(zs_malloc(&pool, usize::MAX), 0);
@@ -45,7 +55,12 @@ fn bad_sizes_return_zero() {
 
 #[test]
 fn bad_handles_are_errors() {
-    let mut pool = zs_create_pool("handles", HighmemBackend::new());
+    bad_handles_are_errors_with(Config::default());
+    bad_handles_are_errors_with(Config::efficient());
+}
+
+fn bad_handles_are_errors_with(config: Config) {
+    let mut pool = create("handles", HighmemBackend::new(), config);
     let keep = zs_malloc(&pool, 100);
     let handle = zs_malloc(&pool, 100);
     // Handle 0.
@@ -115,8 +130,13 @@ fn bad_handles_are_errors() {
 
 #[test]
 fn destroying_a_pool_with_an_open_window_closes_it() {
+    destroying_a_pool_with_an_open_window_closes_it_with(Config::default());
+    destroying_a_pool_with_an_open_window_closes_it_with(Config::efficient());
+}
+
+fn destroying_a_pool_with_an_open_window_closes_it_with(config: Config) {
     let backend = HighmemBackend::new();
-    let mut pool = zs_create_pool("open", &backend);
+    let mut pool = create("open", &backend, config);
     let handle = zs_malloc(&pool, 3000);
     zs_map_object(&mut pool, handle, ZS_MM_RW).unwrap().fill(1);
     zs_destroy_pool(pool);

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::thread;
 
 use zsmalloc::testing::{fill_pattern, has_pattern, HeapBackend, HighmemBackend};
-use zsmalloc::{Backend, Pool, ReadOnly, ReadWrite, WriteOnly};
+use zsmalloc::{Backend, Config, Pool, ReadOnly, ReadWrite, WriteOnly};
 
 fn hammer<B: Backend + 'static>(pool: Arc<Pool<B>>, threads: usize, rounds: usize) {
     let workers: Vec<_> = (0..threads)
@@ -91,6 +91,18 @@ fn threads_share_a_highmem_pool() {
         3,
         rounds() / 3,
     );
+}
+
+#[test]
+fn threads_share_an_efficient_heap_pool() {
+    let pool = Pool::with_config("threads", HeapBackend::new(), Config::efficient()).unwrap();
+    hammer(Arc::new(pool), 4, rounds());
+}
+
+#[test]
+fn threads_share_an_efficient_highmem_pool() {
+    let pool = Pool::with_config("threads", HighmemBackend::new(), Config::efficient()).unwrap();
+    hammer(Arc::new(pool), 3, rounds() / 3);
 }
 
 #[test]
