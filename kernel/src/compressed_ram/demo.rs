@@ -42,6 +42,10 @@ struct Demo<'w> {
 pub fn run(workload: &Workload) -> bool {
     let count = workload.page_count();
     crate::info!("demo: {} pages from the {}", count, workload.describe());
+    crate::info!(
+        "zsmalloc configuration: {} (boot option zsmalloc=efficient|linux4|linux8)",
+        super::chosen_configuration().0
+    );
     let mut demo = Demo {
         workload,
         store: new_store(count),

@@ -22,10 +22,42 @@ mod tests;
 use crate::memory::frame::GFP_HIGHUSER;
 use backend::KernelPages;
 use zram::CompressedStore;
-use zsmalloc::Pool;
+use zsmalloc::{Config, Pool};
 
-/// A store of `slots` pages on a new pool of HIGHMEM-preferring frames.
+/// The zsmalloc configurations the demo can use, by the name given in the
+/// boot option `zsmalloc=NAME` (`./run-qemu.sh --zsmalloc NAME`).
+pub const CONFIGURATIONS: [(&str, Config); 3] = [
+    ("efficient", Config::efficient()),
+    ("linux4", Config::linux(4)),
+    ("linux8", Config::linux(8)),
+];
+
+/// The configuration chosen at boot: our efficient layout unless the boot
+/// option `zsmalloc` names another one (an unknown name is reported and the
+/// default is used).
+pub fn chosen_configuration() -> (&'static str, Config) {
+    let wanted = crate::boot_options::get("zsmalloc").unwrap_or("efficient");
+    match CONFIGURATIONS.iter().find(|(name, _)| *name == wanted) {
+        Some(&(name, config)) => (name, config),
+        None => {
+            crate::warn!(
+                "unknown zsmalloc configuration '{}' (known: efficient, linux4, linux8)",
+                wanted
+            );
+            CONFIGURATIONS[0]
+        }
+    }
+}
+
+/// A store of `slots` pages on a new pool of HIGHMEM-preferring frames,
+/// with the configuration chosen at boot.
 pub fn new_store(slots: usize) -> CompressedStore<KernelPages> {
-    let pool = Pool::new("zram0", KernelPages::new(GFP_HIGHUSER));
+    new_store_with(slots, chosen_configuration().1)
+}
+
+/// A store of `slots` pages on a pool with `config`.
+pub fn new_store_with(slots: usize, config: Config) -> CompressedStore<KernelPages> {
+    let pool = Pool::with_config("zram0", KernelPages::new(GFP_HIGHUSER), config)
+        .expect("a valid configuration");
     CompressedStore::new(pool, slots)
 }
