@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use zsmalloc::{Backend, Config};
+use zsmalloc::{Backend, Config, HandlePlacement, Layout};
 
 use crate::ideal::IdealAllocator;
 use crate::object_allocator::ObjectAllocator;
@@ -45,6 +45,31 @@ pub fn zsmalloc_configurations() -> Vec<(&'static str, Config)> {
         ("zsmalloc linux chain 4", Config::linux(4)),
         ("zsmalloc linux chain 8", Config::linux(8)),
         ("zsmalloc efficient", Config::efficient()),
+    ]
+}
+
+/// Variants that each change one design choice, to show what it buys
+/// (parts 1 and 2 only): Linux's layout with the handle kept out of the
+/// object, and our packed layout with shorter zspages or no hole reuse
+/// across classes.
+pub fn design_variants() -> Vec<(&'static str, Config)> {
+    let linux_out_of_band = Config {
+        handle_placement: HandlePlacement::OutOfBand,
+        ..Config::linux(4)
+    };
+    let packed = |max_pages_per_zspage, reuse_window| Config {
+        max_pages_per_zspage,
+        layout: Layout::Packed { reuse_window },
+        ..Config::efficient()
+    };
+    vec![
+        ("linux chain 4", Config::linux(4)),
+        ("linux 4, handle outside", linux_out_of_band),
+        ("packed, 4-page zspages", packed(4, 8)),
+        ("packed, 8-page zspages", packed(8, 8)),
+        ("packed, reuse window 0", packed(16, 0)),
+        ("packed, reuse window 2", packed(16, 2)),
+        ("efficient (16 pages, w 8)", Config::efficient()),
     ]
 }
 

@@ -20,7 +20,7 @@ use bench::churn::{measure_churn, ChurnResult};
 use bench::corpus::{check_whole_pages, Workload};
 use bench::efficiency::{measure_efficiency, EfficiencyResult};
 use bench::fill::ExperimentError;
-use bench::lineup::{lineup, zsmalloc_configurations, Contender};
+use bench::lineup::{design_variants, lineup, zsmalloc_configurations, Contender};
 use bench::report::{self, JsonLine};
 use bench::speed::{measure_allocator, measure_mapping, measure_store, Clock, Timing};
 use bench::zsmalloc_allocator::ZsmallocAllocator;
@@ -107,6 +107,9 @@ struct Results {
     efficiency: Vec<EfficiencyResult>,
     churn: Vec<ChurnResult>,
     speed: Vec<Timing>,
+    /// Parts 1 and 2 for `design_variants()`: what each choice buys.
+    variants_efficiency: Vec<EfficiencyResult>,
+    variants_churn: Vec<ChurnResult>,
 }
 
 fn run_parts(
@@ -121,10 +124,19 @@ fn run_parts(
         churn.push(measure_churn(&mut *(contender.build)(), workload)?);
     }
     let speed = run_speed(file, workload, contenders)?;
+    let mut variants_efficiency = Vec::new();
+    let mut variants_churn = Vec::new();
+    for (name, config) in design_variants() {
+        let build = || ZsmallocAllocator::new(name, HeapBackend::new(), config).expect("valid");
+        variants_efficiency.push(measure_efficiency(&mut build(), workload)?);
+        variants_churn.push(measure_churn(&mut build(), workload)?);
+    }
     Ok(Results {
         efficiency,
         churn,
         speed,
+        variants_efficiency,
+        variants_churn,
     })
 }
 
@@ -164,12 +176,22 @@ fn print_tables(workload: &Workload, results: &Results) {
         bench::speed::RUNS
     );
     println!("{}", report::speed_table(&results.speed));
+    println!("Design choices: parts 1 and 2 for variants that each change one thing");
+    println!("{}", report::efficiency_table(&results.variants_efficiency));
+    println!("{}", report::churn_table(&results.variants_churn));
 }
 
 fn json_lines(workload: &Workload, results: &Results) -> Vec<JsonLine> {
     let mut lines = vec![report::corpus_json(workload)];
     lines.extend(results.efficiency.iter().map(report::efficiency_json));
     lines.extend(results.churn.iter().map(report::churn_json));
+    lines.extend(
+        results
+            .variants_efficiency
+            .iter()
+            .map(report::efficiency_json),
+    );
+    lines.extend(results.variants_churn.iter().map(report::churn_json));
     lines.extend(
         results
             .speed
