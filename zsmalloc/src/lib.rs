@@ -154,7 +154,7 @@
 //!   buffer, so that mappings stay LIFO whatever order windows are dropped in. Windows
 //!   should still be dropped in LIFO order, because each restores the atomic
 //!   state saved when it opened.
-//! * Feature `testing` (std) provides host backends: `testing::HeapBackend`,
+//! * Feature `testing` (std; empty on bare-metal targets) provides host backends: `testing::HeapBackend`,
 //!   `testing::HighmemBackend`, `testing::FaultyBackend`.
 //! * Raw handles (`u64`) are accepted by [`Pool::free_raw`] and the facade;
 //!   [`Handle::from_raw`] re-wraps one. Every raw use is validated.
@@ -172,7 +172,11 @@
 #![warn(missing_docs)]
 
 extern crate alloc;
-#[cfg(any(test, feature = "testing"))]
+// The test support needs std, which a bare-metal target does not have. Cargo
+// unifies features across the host crates and the kernel (an artifact
+// dependency of `boot`), so `testing` may be switched on for a kernel build
+// too: there it is simply empty.
+#[cfg(all(any(test, feature = "testing"), not(target_os = "none")))]
 extern crate std;
 
 pub mod backend;
@@ -186,7 +190,7 @@ pub mod packed;
 pub mod pool;
 pub mod size_class;
 pub mod stats;
-#[cfg(any(test, feature = "testing"))]
+#[cfg(all(any(test, feature = "testing"), not(target_os = "none")))]
 pub mod testing;
 pub mod zspage;
 
