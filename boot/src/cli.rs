@@ -8,6 +8,8 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
+       run-qemu.sh bench [--corpus FILE]   the benchmark, on the host and in QEMU
+       run-qemu.sh miri | lint        zsmalloc's tests under Miri | fmt and clippy
 
 options:
   --uefi            boot with UEFI firmware (OVMF) instead of BIOS
