@@ -68,6 +68,29 @@ pub trait Backend: Send + Sync {
     /// `address` is the result of the most recent still-open `map_page` of `page`.
     unsafe fn unmap_page(&self, page: Self::Page, address: NonNull<u8>);
 
+    /// Map two pages at adjacent addresses, `first` then `second`, so that an
+    /// object spanning them can be used in place instead of being copied
+    /// through a bounce buffer (Linux once did this with a per-CPU pair of
+    /// page-table entries). Returns `None` when the platform cannot; the
+    /// default cannot.
+    ///
+    /// # Safety
+    /// As `map_page` for both pages; undo with `unmap_page_pair`.
+    unsafe fn map_page_pair(&self, first: Self::Page, second: Self::Page) -> Option<NonNull<u8>> {
+        let _ = (first, second);
+        None
+    }
+
+    /// Undo the most recent `map_page_pair`.
+    ///
+    /// # Safety
+    /// `address` is the result of the most recent still-open
+    /// `map_page_pair(first, second)`.
+    unsafe fn unmap_page_pair(&self, first: Self::Page, second: Self::Page, address: NonNull<u8>) {
+        let _ = (first, second, address);
+        unreachable!("unmap_page_pair without a successful map_page_pair");
+    }
+
     /// Enter a region where the platform is atomic (kernel: save RFLAGS.IF and
     /// `cli`). Must nest.
     fn enter_atomic(&self) -> Self::AtomicState;
@@ -236,6 +259,16 @@ impl<B: Backend> Backend for &B {
         unsafe { (**self).unmap_page(page, address) }
     }
 
+    unsafe fn map_page_pair(&self, first: B::Page, second: B::Page) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded contract.
+        unsafe { (**self).map_page_pair(first, second) }
+    }
+
+    unsafe fn unmap_page_pair(&self, first: B::Page, second: B::Page, address: NonNull<u8>) {
+        // SAFETY: forwarded contract.
+        unsafe { (**self).unmap_page_pair(first, second, address) }
+    }
+
     fn enter_atomic(&self) -> B::AtomicState {
         (**self).enter_atomic()
     }
@@ -267,6 +300,16 @@ impl<B: Backend> Backend for alloc::sync::Arc<B> {
     unsafe fn unmap_page(&self, page: B::Page, address: NonNull<u8>) {
         // SAFETY: forwarded contract.
         unsafe { (**self).unmap_page(page, address) }
+    }
+
+    unsafe fn map_page_pair(&self, first: B::Page, second: B::Page) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded contract.
+        unsafe { (**self).map_page_pair(first, second) }
+    }
+
+    unsafe fn unmap_page_pair(&self, first: B::Page, second: B::Page, address: NonNull<u8>) {
+        // SAFETY: forwarded contract.
+        unsafe { (**self).unmap_page_pair(first, second, address) }
     }
 
     fn enter_atomic(&self) -> B::AtomicState {

@@ -98,9 +98,11 @@ impl Writable for ReadWrite {}
 
 /// Where the bytes of an open window are.
 pub(crate) enum WindowBytes<P> {
-    /// Mapped in place: `address` is the backend mapping of `page`.
+    /// Mapped in place: `address` is the backend mapping of `page` (and, for
+    /// an object spanning two pages, of `second` right after it).
     InPlace {
         page: P,
+        second: Option<P>,
         address: NonNull<u8>,
         offset: usize,
     },
@@ -185,28 +187,26 @@ impl<B: Backend> Pool<B> {
                 state.payload_pages(location.zspage, location.object, claimed.length);
             (location, first, second)
         };
-        let in_place = second.is_none()
-            && IN_PLACE_WINDOW_OPEN
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok();
-        let bytes = if in_place {
-            debug_assert!(first.offset + claimed.length <= PAGE_SIZE);
-            // SAFETY: the zspage is pinned and the object is MAPPED, so the
-            // page stays allocated until `close_window`, which unmaps it; no
-            // other window holds a mapping (IN_PLACE_WINDOW_OPEN), and
-            // the pool's own transient mappings nest inside this one.
-            let address = unsafe { self.backend.map_page(first.page) };
-            WindowBytes::InPlace {
-                page: first.page,
-                address,
-                offset: first.offset,
-            }
+        let in_place = IN_PLACE_WINDOW_OPEN
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok();
+        let mapped = if in_place {
+            self.map_in_place(first, second, claimed.length)
         } else {
-            if mode != MapMode::WriteOnly {
-                let destination = PayloadBuffer::Into(&mut bounce[..claimed.length]);
-                copy_payload(&self.backend, first, second, destination);
+            None
+        };
+        let bytes = match mapped {
+            Some(bytes) => bytes,
+            None => {
+                if in_place {
+                    IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
+                }
+                if mode != MapMode::WriteOnly {
+                    let destination = PayloadBuffer::Into(&mut bounce[..claimed.length]);
+                    copy_payload(&self.backend, first, second, destination);
+                }
+                WindowBytes::Bounce { first, second }
             }
-            WindowBytes::Bounce { first, second }
         };
         Ok(Window {
             slot: claimed.index,
@@ -218,14 +218,58 @@ impl<B: Backend> Pool<B> {
         })
     }
 
+    /// Map an object's page for an in-place window, or both of its pages at
+    /// adjacent addresses when it spans two and the backend can; `None` when
+    /// it must go through the bounce buffer. The caller holds
+    /// `IN_PLACE_WINDOW_OPEN`.
+    fn map_in_place(
+        &self,
+        first: PagePosition<B::Page>,
+        second: Option<B::Page>,
+        length: usize,
+    ) -> Option<WindowBytes<B::Page>> {
+        // SAFETY: the zspage is pinned and the object is MAPPED, so its pages
+        // stay allocated until `close_window`, which unmaps them; no other
+        // window holds a mapping (IN_PLACE_WINDOW_OPEN), and the pool's own
+        // transient mappings nest inside this one.
+        let address = unsafe {
+            match second {
+                None => {
+                    debug_assert!(first.offset + length <= PAGE_SIZE);
+                    self.backend.map_page(first.page)
+                }
+                Some(second_page) => {
+                    debug_assert!(first.offset + length <= 2 * PAGE_SIZE);
+                    self.backend.map_page_pair(first.page, second_page)?
+                }
+            }
+        };
+        Some(WindowBytes::InPlace {
+            page: first.page,
+            second,
+            address,
+            offset: first.offset,
+        })
+    }
+
     /// Close a window opened by `open_window`, in reverse order.
     pub(crate) fn close_window(&self, window: Window<B>, bounce: &[u8]) {
         match window.bytes {
-            WindowBytes::InPlace { page, address, .. } => {
-                // SAFETY: `address` is the mapping made by `open_window`, and
+            WindowBytes::InPlace {
+                page,
+                second,
+                address,
+                ..
+            } => {
+                // SAFETY: `address` is the mapping made by `map_in_place`, and
                 // every mapping made since has been undone (transient ones are
                 // scoped; other windows hold none while this one is in place).
-                unsafe { self.backend.unmap_page(page, address) };
+                unsafe {
+                    match second {
+                        None => self.backend.unmap_page(page, address),
+                        Some(second) => self.backend.unmap_page_pair(page, second, address),
+                    }
+                }
                 IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
             }
             WindowBytes::Bounce { first, second } => {
@@ -319,8 +363,9 @@ impl<B: Backend, A: Access> Deref for Mapping<'_, B, A> {
             WindowBytes::InPlace {
                 address, offset, ..
             } => {
-                // SAFETY: the page stays mapped until this Mapping drops; the
-                // range lies inside it (checked at open); the MAPPED mark gives
+                // SAFETY: the page (or adjacent pair of pages) stays mapped
+                // until this Mapping drops; the range lies inside it (checked
+                // at open); the MAPPED mark gives
                 // this window exclusive access to these payload bytes, and the
                 // pool itself never writes an allocated object's payload while
                 // its zspage is pinned.

@@ -7,6 +7,7 @@
 //!   alloc_page()      ──►    frame::allocate(GFP_HIGHUSER)  buddy allocator, HIGHMEM first
 //!   map_page(frame)   ──►    kmap_raw(frame)                LOWMEM: direct map; HIGHMEM: a kmap slot
 //!   unmap_page        ──►    kunmap_raw                     slot freed, TLB entry flushed
+//!   map_page_pair     ──►    two consecutive kmap slots     an object spanning two pages in place
 //!   enter_atomic()    ──►    interrupts_off::enter()        cli, measured
 //! ```
 //!
@@ -16,6 +17,7 @@
 use super::interrupts_off::{self, SavedInterruptFlag};
 use crate::memory::frame::{self, AllocationFlags, Frame, Zone};
 use crate::memory::kmap;
+use crate::memory::PAGE_SIZE;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use zsmalloc::{Backend, OutOfPages};
@@ -77,6 +79,33 @@ impl Backend for KernelPages {
 
     unsafe fn unmap_page(&self, page: Frame, address: NonNull<u8>) {
         kmap::kunmap_raw(page, address.as_ptr());
+    }
+
+    /// Two HIGHMEM frames mapped one after the other take two consecutive
+    /// kmap slots, which are adjacent in virtual memory: an object spanning
+    /// them is then used in place. LOWMEM frames come back at their
+    /// direct-map addresses, which are adjacent only by chance: no pair.
+    unsafe fn map_page_pair(&self, first: Frame, second: Frame) -> Option<NonNull<u8>> {
+        if frame::zone_of(first) != Zone::High || frame::zone_of(second) != Zone::High {
+            return None;
+        }
+        let first_address = kmap::try_kmap_raw(first).ok()?;
+        let Ok(second_address) = kmap::try_kmap_raw(second) else {
+            kmap::kunmap_raw(first, first_address);
+            return None;
+        };
+        if second_address as usize == first_address as usize + PAGE_SIZE {
+            NonNull::new(first_address)
+        } else {
+            kmap::kunmap_raw(second, second_address);
+            kmap::kunmap_raw(first, first_address);
+            None
+        }
+    }
+
+    unsafe fn unmap_page_pair(&self, first: Frame, second: Frame, address: NonNull<u8>) {
+        kmap::kunmap_raw(second, address.as_ptr().wrapping_add(PAGE_SIZE));
+        kmap::kunmap_raw(first, address.as_ptr());
     }
 
     fn enter_atomic(&self) -> SavedInterruptFlag {
