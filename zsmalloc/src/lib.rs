@@ -81,6 +81,9 @@
 //! copied back for [`ReadOnly`]). The platform is atomic while a window is
 //! open. No lock is held: the window *pins* its zspage instead, so the same
 //! thread may still `malloc` and `free`. A mapped object cannot be freed.
+//! A backend that can map two pages at adjacent addresses
+//! ([`Backend::map_page_pair`]; the kernel uses two consecutive kmap slots)
+//! lets a spanning object be mapped in place too, with no copies.
 //!
 //! ## 5. Fullness groups and compaction ([`zspage`], [`compact`])
 //!
