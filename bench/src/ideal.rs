@@ -15,7 +15,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::object_allocator::{ObjectAllocator, ObjectId};
+use crate::object_allocator::{copy_into_object, copy_out_of_object, ObjectAllocator, ObjectId};
 use crate::PAGE_SIZE;
 
 /// The yardstick: `ceil(live bytes / 4096)` pages.
@@ -75,15 +75,11 @@ impl ObjectAllocator for IdealAllocator {
     }
 
     fn write(&mut self, id: ObjectId, data: &[u8]) {
-        let object = self.object(id);
-        let length = data.len().min(object.len());
-        object[..length].copy_from_slice(&data[..length]);
+        copy_into_object(self.object(id), data);
     }
 
     fn read(&mut self, id: ObjectId, buffer: &mut [u8]) {
-        let object = self.object(id);
-        let length = buffer.len().min(object.len());
-        buffer[..length].copy_from_slice(&object[..length]);
+        copy_out_of_object(self.object(id), buffer);
     }
 
     fn data_pages(&self) -> usize {

@@ -51,3 +51,17 @@ pub trait ObjectAllocator {
     /// allocator cannot compact).
     fn compact(&mut self) -> usize;
 }
+
+/// `write` for an allocator whose objects are plain memory: copy `data` to
+/// the start of `object`, at most its size.
+pub fn copy_into_object(object: &mut [u8], data: &[u8]) {
+    let length = data.len().min(object.len());
+    object[..length].copy_from_slice(&data[..length]);
+}
+
+/// `read` for an allocator whose objects are plain memory: copy the start of
+/// `object` into `buffer`, at most its size.
+pub fn copy_out_of_object(object: &[u8], buffer: &mut [u8]) {
+    let length = buffer.len().min(object.len());
+    buffer[..length].copy_from_slice(&object[..length]);
+}

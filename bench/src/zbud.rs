@@ -34,7 +34,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::object_allocator::{ObjectAllocator, ObjectId};
+use crate::object_allocator::{copy_into_object, copy_out_of_object, ObjectAllocator, ObjectId};
 use crate::PAGE_SIZE;
 
 /// Allocation unit inside a page.
@@ -275,15 +275,11 @@ impl ObjectAllocator for Zbud {
     }
 
     fn write(&mut self, id: ObjectId, data: &[u8]) {
-        let object = self.object(id);
-        let length = data.len().min(object.len());
-        object[..length].copy_from_slice(&data[..length]);
+        copy_into_object(self.object(id), data);
     }
 
     fn read(&mut self, id: ObjectId, buffer: &mut [u8]) {
-        let object = self.object(id);
-        let length = buffer.len().min(object.len());
-        buffer[..length].copy_from_slice(&object[..length]);
+        copy_out_of_object(self.object(id), buffer);
     }
 
     fn data_pages(&self) -> usize {

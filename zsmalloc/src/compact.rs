@@ -18,9 +18,9 @@
 //! The loop is Linux's `__zs_compact`: run while `zs_can_compact` says whole
 //! zspages' worth of objects are wasted.
 
-use crate::backend::{Backend, MappedPage, PAGE_SIZE};
+use crate::backend::Backend;
 use crate::handle::{HandleTable, Location};
-use crate::zspage::{ClassState, NO_OBJECT};
+use crate::zspage::{copy_between_zspages, ClassState, NO_OBJECT};
 
 impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
     /// Compact this class. Returns the pages given back to the backend.
@@ -88,8 +88,9 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             };
             let new_object = self.pop_object(backend, destination, owner);
             let header = self.geometry.header_size;
-            self.copy_between_zspages(
+            copy_between_zspages(
                 backend,
+                |zspage, offset| self.position(zspage, offset),
                 (source, self.object_offset(object) + header),
                 (destination, self.object_offset(new_object) + header),
                 handles.length(owner),
@@ -101,35 +102,6 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             };
             handles.set_location(owner, location);
             self.push_object(backend, source, object);
-        }
-    }
-
-    /// Copy `length` bytes between two different zspages of this class, page
-    /// piece by page piece (either side may cross a page boundary).
-    fn copy_between_zspages<B: Backend<Page = P>>(
-        &self,
-        backend: &B,
-        (from_zspage, mut from_offset): (u32, usize),
-        (to_zspage, mut to_offset): (u32, usize),
-        mut length: usize,
-    ) {
-        while length > 0 {
-            let from = self.position(from_zspage, from_offset);
-            let to = self.position(to_zspage, to_offset);
-            let piece = length
-                .min(PAGE_SIZE - from.offset)
-                .min(PAGE_SIZE - to.offset);
-            // SAFETY: both pages belong to live zspages of this class, whose
-            // lock we hold; the guards are dropped in reverse order below.
-            let source = unsafe { MappedPage::new(backend, from.page) };
-            // SAFETY: as above.
-            let target = unsafe { MappedPage::new(backend, to.page) };
-            source.copy_to(from.offset, &target, to.offset, piece);
-            drop(target);
-            drop(source);
-            from_offset += piece;
-            to_offset += piece;
-            length -= piece;
         }
     }
 }

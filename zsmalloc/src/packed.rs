@@ -76,11 +76,13 @@
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use crate::backend::{AtomicSection, Backend, MappedPage, OutOfPages, PAGE_SIZE};
+use crate::backend::{AtomicSection, Backend, OutOfPages, PAGE_SIZE};
 use crate::config::Config;
 use crate::handle::{HandleTable, Location};
 use crate::pool::{AllocError, Pool};
-use crate::zspage::{copy_payload, PagePosition, PayloadBuffer, FULLNESS_GROUPS, FULL_GROUP};
+use crate::zspage::{
+    copy_between_zspages, copy_payload, PagePosition, PayloadBuffer, FULLNESS_GROUPS, FULL_GROUP,
+};
 
 /// No zspage (the pool has no open zspage).
 const NONE: u32 = u32::MAX;
@@ -626,8 +628,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 return (0, added);
             };
             added += new_pages;
-            self.copy_between(
+            copy_between_zspages(
                 backend,
+                |zspage, offset| self.position(zspage, offset),
                 (source, object.offset as usize),
                 (target, offset),
                 length,
@@ -652,34 +655,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             // SAFETY: reserved pages were allocated from this backend, never
             // mapped, and are dropped from our hands.
             unsafe { backend.free_page(page) };
-        }
-    }
-
-    /// Copy `length` bytes between two zspages, page piece by page piece.
-    fn copy_between<B: Backend<Page = P>>(
-        &self,
-        backend: &B,
-        (from_zspage, mut from_offset): (u32, usize),
-        (to_zspage, mut to_offset): (u32, usize),
-        mut length: usize,
-    ) {
-        while length > 0 {
-            let from = self.position(from_zspage, from_offset);
-            let to = self.position(to_zspage, to_offset);
-            let piece = length
-                .min(PAGE_SIZE - from.offset)
-                .min(PAGE_SIZE - to.offset);
-            // SAFETY: both pages belong to live zspages of the packed state,
-            // whose lock we hold; the guards are dropped in reverse order.
-            let source = unsafe { MappedPage::new(backend, from.page) };
-            // SAFETY: as above.
-            let target = unsafe { MappedPage::new(backend, to.page) };
-            source.copy_to(from.offset, &target, to.offset, piece);
-            drop(target);
-            drop(source);
-            from_offset += piece;
-            to_offset += piece;
-            length -= piece;
         }
     }
 

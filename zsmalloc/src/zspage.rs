@@ -513,6 +513,37 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
 /// Copy a payload of `buffer.len()` bytes that starts at `first` and may
 /// continue at offset 0 of `second`, out of the object or into it. This is
 /// the one routine that knows a payload can straddle two pages.
+/// Copy `length` bytes from one zspage position to another, page piece by
+/// page piece (either side may cross page boundaries). `position` turns a
+/// (zspage, byte offset) into its page and offset — the layouts differ in
+/// where they keep a zspage's pages, not in how the copy goes.
+pub(crate) fn copy_between_zspages<B: Backend>(
+    backend: &B,
+    position: impl Fn(u32, usize) -> PagePosition<B::Page>,
+    (from_zspage, mut from_offset): (u32, usize),
+    (to_zspage, mut to_offset): (u32, usize),
+    mut length: usize,
+) {
+    while length > 0 {
+        let from = position(from_zspage, from_offset);
+        let to = position(to_zspage, to_offset);
+        let piece = length
+            .min(PAGE_SIZE - from.offset)
+            .min(PAGE_SIZE - to.offset);
+        // SAFETY: the caller holds the lock of the state owning both
+        // zspages, which are live; the guards are dropped in reverse order.
+        let source = unsafe { MappedPage::new(backend, from.page) };
+        // SAFETY: as above.
+        let target = unsafe { MappedPage::new(backend, to.page) };
+        source.copy_to(from.offset, &target, to.offset, piece);
+        drop(target);
+        drop(source);
+        from_offset += piece;
+        to_offset += piece;
+        length -= piece;
+    }
+}
+
 pub(crate) fn copy_payload<B: Backend>(
     backend: &B,
     first: PagePosition<B::Page>,
