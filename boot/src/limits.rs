@@ -191,7 +191,10 @@ mod tests {
         let large = Workload::Corpus { bytes: 100 << 20 };
         assert_eq!(default_timeout(Kernel::Demo, small).as_secs(), 125);
         assert_eq!(default_timeout(Kernel::Demo, large).as_secs(), 620);
-        assert_eq!(default_timeout(Kernel::Tests, Workload::Tests), TESTS_TIMEOUT);
+        assert_eq!(
+            default_timeout(Kernel::Tests, Workload::Tests),
+            TESTS_TIMEOUT
+        );
         let hint = timeout_hint(Kernel::Demo, large, Duration::from_secs(620));
         assert!(hint.contains("620 s"), "{hint}");
         assert!(hint.contains("--timeout SECONDS"), "{hint}");

@@ -57,7 +57,10 @@ fn main() -> ExitCode {
                         limit.as_secs()
                     );
                 } else {
-                    eprintln!("{}", limits::timeout_hint(arguments.kernel, workload, limit));
+                    eprintln!(
+                        "{}",
+                        limits::timeout_hint(arguments.kernel, workload, limit)
+                    );
                 }
             }
             ExitCode::FAILURE

@@ -266,7 +266,9 @@ mod tests {
     #[test]
     fn icount_selects_the_instruction_count_clock() {
         let mut machine = Machine::new(Firmware::Bios);
-        assert!(!arguments(&machine).unwrap().contains(&"-icount".to_string()));
+        assert!(!arguments(&machine)
+            .unwrap()
+            .contains(&"-icount".to_string()));
         machine.icount = true;
         let words = arguments(&machine).unwrap();
         let at = words.iter().position(|word| word == "-icount").unwrap();

@@ -38,7 +38,11 @@ impl Run {
     fn assert_refused(&self, expected: &[&str]) {
         assert_eq!(self.code, Some(2), "{}", self.describe());
         for text in expected {
-            assert!(self.stderr.contains(text), "expected {text:?}: {}", self.describe());
+            assert!(
+                self.stderr.contains(text),
+                "expected {text:?}: {}",
+                self.describe()
+            );
         }
         assert!(
             self.stdout.is_empty(),
@@ -156,7 +160,14 @@ fn a_corpus_larger_than_guest_ram_is_refused_with_the_minimum() {
         .set_len(94 << 20)
         .unwrap();
     let run = boot(
-        &["--corpus", text(&corpus), "--memory", "64M", "--timeout", "30"],
+        &[
+            "--corpus",
+            text(&corpus),
+            "--memory",
+            "64M",
+            "--timeout",
+            "30",
+        ],
         &[],
     );
     run.assert_refused(&[
@@ -214,11 +225,7 @@ fn qemu_extra_args_reach_qemu() {
         "QEMU names the option: {}",
         run.describe()
     );
-    assert!(
-        run.elapsed < Duration::from_secs(20),
-        "{}",
-        run.describe()
-    );
+    assert!(run.elapsed < Duration::from_secs(20), "{}", run.describe());
 }
 
 /// A run that does not finish in time is stopped, and the message says

@@ -24,8 +24,8 @@
 //! of the suites is forwarded so that a failure is readable in CI logs.
 
 use boot::image::DiskImage;
-use boot::qemu::{self, Ending, Machine, Outcome};
 use boot::limits::{self, Workload};
+use boot::qemu::{self, Ending, Machine, Outcome};
 use boot::{corpus, Firmware, Kernel};
 use std::path::Path;
 use std::process::ExitCode;
@@ -272,9 +272,9 @@ fn demo_at_minimum_memory(firmware: Firmware) -> Result<(), String> {
                 "every page stored (no failed write)",
             ),
             (
-                reports.iter().all(|line| {
-                    line.contains(&format!("\"verified_pages\":{NOISE_PAGES},"))
-                }),
+                reports
+                    .iter()
+                    .all(|line| line.contains(&format!("\"verified_pages\":{NOISE_PAGES},"))),
                 "every page verified",
             ),
         ];
