@@ -11,6 +11,7 @@ usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
        run-qemu.sh bench [--corpus FILE]   the benchmark, on the host and in QEMU
        run-qemu.sh miri | lint        zsmalloc's tests under Miri | fmt and clippy
+       run-qemu.sh plot LOG... [-o DIR]   SVG charts from saved runs' report lines
 
 options:
   --uefi            boot with UEFI firmware (OVMF) instead of BIOS
@@ -220,7 +221,10 @@ mod tests {
     fn icount_is_an_option_that_excludes_kvm() {
         assert!(parse(&["--icount"]).unwrap().machine.icount);
         let error = parse(&["--icount", "--kvm"]).unwrap_err();
-        assert!(error.contains("--icount and --kvm exclude each other"), "{error}");
+        assert!(
+            error.contains("--icount and --kvm exclude each other"),
+            "{error}"
+        );
     }
 
     #[test]
