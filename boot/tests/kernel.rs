@@ -17,6 +17,8 @@
 //!                    the demo on an incompressible corpus (the worst case) with
 //!                    exactly the least guest RAM the runner accepts: every page
 //!                    is stored and verified
+//!   demo::icount     the built-in demo on QEMU's instruction-count clock: every
+//!                    page verified, and the TSC calibrated at ~1000 MHz
 //! ```
 //!
 //! QEMU runs with `-display none -no-reboot`, stdin detached, and a hard
@@ -60,6 +62,10 @@ const CHECKS: &[Check] = &[
     Check {
         name: "demo::built_in",
         run: |_| demo(None),
+    },
+    Check {
+        name: "demo::icount",
+        run: |_| demo_under_icount(),
     },
     Check {
         name: "limits::bios_minimum_memory",
@@ -214,6 +220,39 @@ fn demo(corpus_file: Option<&Path>) -> Result<(), String> {
                     .any(|line| line.contains(&format!("\"phase\":\"{phase}\"")))
             }),
             "the three phases",
+        ),
+    ];
+    check_all(&expectations, &outcome)
+}
+
+/// The built-in demo with `-icount shift=0`: one instruction per ns of
+/// guest time, so the kernel must calibrate its TSC at ~1 GHz.
+fn demo_under_icount() -> Result<(), String> {
+    let image = DiskImage::create(Kernel::Demo, Firmware::Bios, None)
+        .map_err(|error| format!("{error:#}"))?;
+    let mut machine = Machine::new(Firmware::Bios);
+    machine.icount = true;
+    machine.timeout = Some(suite_timeout());
+    machine.echo = false;
+    let outcome = qemu::run(&machine, &image).map_err(|error| format!("{error:#}"))?;
+    let megahertz: Option<u64> = outcome.output.lines().find_map(|line| {
+        let (_, rest) = line.split_once("TSC: ")?;
+        rest.split_whitespace().next()?.parse().ok()
+    });
+    let expectations = [
+        (
+            outcome.ending == Ending::Success,
+            "the demo should end in success",
+        ),
+        (
+            outcome
+                .output
+                .contains("demo finished: every page verified"),
+            "every page verified",
+        ),
+        (
+            megahertz.is_some_and(|megahertz| (990..=1010).contains(&megahertz)),
+            "a TSC of ~1000 MHz",
         ),
     ];
     check_all(&expectations, &outcome)
