@@ -9,7 +9,12 @@
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
 //!     -fw_cfg name=opt/zsmalloc-os/options   boot options (kernel: boot_options.rs)
+//!     $QEMU_EXTRA_ARGS                       anything else, split at white space
 //! ```
+//!
+//! `QEMU_EXTRA_ARGS` serves measurements, e.g. QEMU's instruction-count clock
+//! (`-icount shift=0,align=off,sleep=off`), under which guest time follows the
+//! instructions executed and speed figures repeat from run to run.
 //!
 //! Exit-code convention: the kernel writes 0x10 (success) or 0x11 (failure)
 //! to port 0xF4 and QEMU exits with `(value << 1) | 1`, i.e. 33 or 35.
@@ -157,6 +162,9 @@ pub fn command(machine: &Machine, image: &DiskImage) -> anyhow::Result<Command> 
     }
     if machine.gdb {
         command.args(["-s", "-S"]);
+    }
+    if let Ok(extra) = std::env::var("QEMU_EXTRA_ARGS") {
+        command.args(extra.split_whitespace());
     }
     command
         .stdin(Stdio::null())
