@@ -8,13 +8,13 @@
 //!   map_page(frame)   ──►    kmap_raw(frame)                LOWMEM: direct map; HIGHMEM: a kmap slot
 //!   unmap_page        ──►    kunmap_raw                     slot freed, TLB entry flushed
 //!   map_page_pair     ──►    two consecutive kmap slots     an object spanning two pages in place
-//!   enter_atomic()    ──►    interrupts_off::enter()        cli, measured
+//!   enter_atomic()    ──►    interrupts::atomic::enter()    cli, measured
 //! ```
 //!
 //! zsmalloc's own metadata (zspage records, handle table) is ordinary heap
 //! memory, and the kernel heap lives in LOWMEM, as in Linux.
 
-use super::interrupts_off::{self, SavedInterruptFlag};
+use crate::interrupts::atomic::{self, InterruptsOff};
 use crate::memory::frame::{self, AllocationFlags, Frame, Zone};
 use crate::memory::kmap;
 use crate::memory::PAGE_SIZE;
@@ -55,7 +55,7 @@ impl KernelPages {
 
 impl Backend for KernelPages {
     type Page = Frame;
-    type AtomicState = SavedInterruptFlag;
+    type AtomicState = InterruptsOff;
 
     fn alloc_page(&self) -> Result<Frame, OutOfPages> {
         let frame = frame::allocate(self.flags).map_err(|_| OutOfPages)?;
@@ -108,11 +108,11 @@ impl Backend for KernelPages {
         kmap::kunmap_raw(first, address.as_ptr());
     }
 
-    fn enter_atomic(&self) -> SavedInterruptFlag {
-        interrupts_off::enter()
+    fn enter_atomic(&self) -> InterruptsOff {
+        atomic::enter()
     }
 
-    fn leave_atomic(&self, state: SavedInterruptFlag) {
-        interrupts_off::leave(state)
+    fn leave_atomic(&self, state: InterruptsOff) {
+        atomic::leave(state)
     }
 }

@@ -12,7 +12,7 @@
 //! Pages given back are kept for reuse; the blocks return to the frame
 //! allocator when the backend is dropped.
 
-use super::interrupts_off::{self, SavedInterruptFlag};
+use crate::interrupts::atomic::{self, InterruptsOff};
 use crate::memory::frame::{self, AllocationFlags, Frame};
 use crate::memory::kmap;
 use alloc::vec::Vec;
@@ -52,7 +52,7 @@ impl HighOrderPages {
 
 impl Backend for HighOrderPages {
     type Page = Frame;
-    type AtomicState = SavedInterruptFlag;
+    type AtomicState = InterruptsOff;
 
     fn alloc_page(&self) -> Result<Frame, OutOfPages> {
         let mut state = self.state.lock();
@@ -82,12 +82,12 @@ impl Backend for HighOrderPages {
         kmap::kunmap_raw(page, address.as_ptr());
     }
 
-    fn enter_atomic(&self) -> SavedInterruptFlag {
-        interrupts_off::enter()
+    fn enter_atomic(&self) -> InterruptsOff {
+        atomic::enter()
     }
 
-    fn leave_atomic(&self, state: SavedInterruptFlag) {
-        interrupts_off::leave(state)
+    fn leave_atomic(&self, state: InterruptsOff) {
+        atomic::leave(state)
     }
 }
 

@@ -6,14 +6,13 @@
 //!                                              │ backend.rs
 //!                                              ├─ frame allocator (HIGHMEM first)
 //!                                              ├─ kmap (HIGHMEM frames mapped on demand)
-//!                                              └─ interrupts_off.rs (map windows: cli, measured)
+//!                                              └─ interrupts::atomic (map windows: cli, measured)
 //! ```
 
 pub mod backend;
 pub mod benchmark;
 pub mod demo;
 pub mod high_order;
-pub mod interrupts_off;
 pub mod report;
 pub mod workload;
 

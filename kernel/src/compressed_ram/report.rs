@@ -9,7 +9,7 @@
 //! see `zram::stats` for their meaning.
 
 use super::backend::KernelPages;
-use super::interrupts_off;
+use crate::interrupts::atomic;
 use crate::memory::{frame, kmap};
 use crate::{println, tsc};
 use zram::CompressedStore;
@@ -36,9 +36,9 @@ pub struct PhaseFigures {
 impl PhaseFigures {
     /// Begin a phase: the longest-window measurement starts afresh.
     pub fn start() -> Self {
-        interrupts_off::reset_longest();
+        atomic::reset_longest();
         PhaseFigures {
-            violations_at_start: interrupts_off::statistics().violations,
+            violations_at_start: atomic::statistics().violations,
             ..Default::default()
         }
     }
@@ -56,7 +56,7 @@ fn per(total: u64, count: u64) -> u64 {
 pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &PhaseFigures) {
     let statistics = store.statistics();
     let mm = statistics.mm_stat;
-    let windows = interrupts_off::statistics();
+    let windows = atomic::statistics();
     let violations = windows.violations - figures.violations_at_start;
     let cycles_per_write = per(figures.write_cycles, figures.pages);
     let cycles_per_read = per(figures.read_cycles, figures.reads);

@@ -3,7 +3,8 @@
 
 use super::backend::KernelPages;
 use super::workload::{Random, Workload};
-use super::{interrupts_off, new_store, new_store_with};
+use super::{new_store, new_store_with};
+use crate::interrupts::atomic;
 use crate::memory::frame::GFP_HIGHUSER;
 use crate::memory::PAGE_SIZE;
 use alloc::vec::Vec;
@@ -170,8 +171,8 @@ crate::kernel_test!(bad_input_changes_nothing);
 /// Map windows under a fast timer: a timer tick must never land in one.
 fn no_timer_interrupt_inside_a_map_window() {
     crate::interrupts::set_timer_frequency(10_000);
-    interrupts_off::start_checking();
-    let before = interrupts_off::statistics();
+    atomic::start_checking();
+    let before = atomic::statistics();
     let pool = Pool::new("stress", KernelPages::new(GFP_HIGHUSER));
     let mut handles = Vec::new();
     for round in 0..2_000usize {
@@ -194,7 +195,7 @@ fn no_timer_interrupt_inside_a_map_window() {
     let ticks_seen = crate::interrupts::ticks();
     crate::interrupts::on_tick(None);
     crate::interrupts::set_timer_frequency(crate::interrupts::DEFAULT_TIMER_HZ);
-    let after = interrupts_off::statistics();
+    let after = atomic::statistics();
     assert!(
         after.windows > before.windows + 4_000,
         "windows were opened"

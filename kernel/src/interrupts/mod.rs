@@ -11,9 +11,11 @@
 //!   39, 47   spurious IRQ 7 / IRQ 15      counted, no end-of-interrupt
 //! ```
 //!
-//! The legacy PIC is remapped above the CPU exceptions (`pic.rs`) and the timer
-//! is the PIT (`timer.rs`).
+//! The legacy PIC is remapped above the CPU exceptions (`pic.rs`), the timer
+//! is the PIT (`timer.rs`), and `atomic.rs` runs stretches of code with
+//! interrupts off (zsmalloc's map windows), nested and measured.
 
+pub mod atomic;
 pub mod pic;
 pub mod timer;
 
