@@ -18,9 +18,9 @@
 //!
 //! Tables are printed for people and `BENCH-RESULT {json}` lines for tools.
 
-use super::backend::KernelPages;
 use super::high_order::HighOrderPages;
 use crate::memory::frame::{self, Frame, GFP_HIGHMEM_ONLY};
+use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::PAGE_SIZE;
 use crate::{println, tsc};
 use alloc::vec::Vec;

@@ -13,11 +13,11 @@
 //! The demo's verdict is QEMU's exit code: success only if every page read
 //! back equal to what was written.
 
-use super::backend::KernelPages;
 use super::new_store;
 use super::report::{print_phase, PhaseFigures};
 use super::workload::{Random, Workload};
 use crate::interrupts::atomic;
+use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::PAGE_SIZE;
 use crate::tsc;
 use alloc::vec;

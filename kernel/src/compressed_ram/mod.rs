@@ -3,13 +3,12 @@
 //!
 //! ```text
 //!   demo.rs ──► zram::CompressedStore ──► zsmalloc::Pool<KernelPages>
-//!                                              │ backend.rs
+//!                                              │ memory::zsmalloc_backend
 //!                                              ├─ frame allocator (HIGHMEM first)
 //!                                              ├─ kmap (HIGHMEM frames mapped on demand)
 //!                                              └─ interrupts::atomic (map windows: cli, measured)
 //! ```
 
-pub mod backend;
 pub mod benchmark;
 pub mod demo;
 pub mod high_order;
@@ -19,7 +18,7 @@ pub mod workload;
 mod tests;
 
 use crate::memory::frame::GFP_HIGHUSER;
-use backend::KernelPages;
+use crate::memory::zsmalloc_backend::KernelPages;
 use zram::CompressedStore;
 use zsmalloc::{Config, Pool};
 

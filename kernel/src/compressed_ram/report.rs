@@ -8,8 +8,8 @@
 //! Field names follow Linux's mm_stat (bytes for sizes, pages for counts);
 //! see `zram::stats` for their meaning.
 
-use super::backend::KernelPages;
 use crate::interrupts::atomic;
+use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::{frame, kmap};
 use crate::{println, tsc};
 use zram::CompressedStore;

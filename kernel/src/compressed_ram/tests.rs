@@ -1,11 +1,11 @@
 //! In-QEMU tests of the compressed store on the kernel's frames, with
 //! interrupts really disabled during map windows.
 
-use super::backend::KernelPages;
 use super::workload::{Random, Workload};
 use super::{new_store, new_store_with};
 use crate::interrupts::atomic;
 use crate::memory::frame::GFP_HIGHUSER;
+use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::PAGE_SIZE;
 use alloc::vec::Vec;
 use zram::{CompressedStore, StoreError};

@@ -28,6 +28,7 @@ pub mod direct_map;
 pub mod frame;
 pub mod heap;
 pub mod kmap;
+pub mod zsmalloc_backend;
 
 use bootloader_api::info::MemoryRegions;
 use bootloader_api::BootInfo;

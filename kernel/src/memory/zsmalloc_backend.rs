@@ -9,15 +9,15 @@
 //!   unmap_page        ──►    kunmap_raw                     slot freed, TLB entry flushed
 //!   map_page_pair     ──►    two consecutive kmap slots     an object spanning two pages in place
 //!   enter_atomic()    ──►    interrupts::atomic::enter()    cli, measured
+//!   leave_atomic()    ──►    interrupts::atomic::leave()    sti once the last section ends
 //! ```
 //!
 //! zsmalloc's own metadata (zspage records, handle table) is ordinary heap
 //! memory, and the kernel heap lives in LOWMEM, as in Linux.
 
+use super::frame::{self, AllocationFlags, Frame, Zone};
+use super::{kmap, PAGE_SIZE};
 use crate::interrupts::atomic::{self, InterruptsOff};
-use crate::memory::frame::{self, AllocationFlags, Frame, Zone};
-use crate::memory::kmap;
-use crate::memory::PAGE_SIZE;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use zsmalloc::{Backend, OutOfPages};
