@@ -73,8 +73,8 @@ run_tests() {
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc, zram, bench =="
-        cargo test -p zsmalloc -p zram -p bench -- "${filter[@]}" || status=1
+        echo "== host tests: zsmalloc, zram, bench, buddy =="
+        cargo test -p zsmalloc -p zram -p bench -p buddy -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -91,18 +91,19 @@ case "${1:-}" in
         run_tests "$@"
         ;;
     miri)
-        # The zsmalloc crate's host tests under Miri (undefined-behaviour checker);
-        # the tests shrink their sizes under cfg(miri). Takes a few minutes.
+        # The host tests of the no_std crates under Miri (undefined-behaviour
+        # checker); the tests shrink their sizes under cfg(miri). Takes a few minutes.
         shift
         setup
         cargo miri test -p zsmalloc -- "$@"
+        cargo miri test -p buddy -- "$@"
         ;;
     lint)
         # Formatting and clippy, as CI checks them.
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench --all-targets -- -D warnings
+        cargo clippy -p zsmalloc -p zram -p bench -p buddy --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
         cargo clippy -p kernel --target x86_64-unknown-none -- -D warnings
         ;;

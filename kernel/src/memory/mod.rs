@@ -13,7 +13,8 @@
 //! 1. choose the LOWMEM limit: boot option `lowmem=SIZE` (default 32 MiB),
 //!    rounded down to 2 MiB and clamped to a sane range;
 //! 2. find the ramdisk's physical frames through the page tables;
-//! 3. build the frame allocator (`frame`) from the bootloader's memory map,
+//! 3. build the frame table and the zones' allocators (`frame_table`) from
+//!    the bootloader's memory map,
 //!    never handing out the ramdisk's frames;
 //! 4. move the ramdisk's pages that lie in LOWMEM to HIGHMEM frames (the
 //!    BIOS bootloader loads it low, where it would crowd out the heap), and
@@ -26,6 +27,7 @@
 
 pub mod direct_map;
 pub mod frame;
+pub mod frame_table;
 pub mod heap;
 pub mod kmap;
 pub mod zsmalloc_backend;
@@ -175,7 +177,7 @@ pub fn init(boot_info: &BootInfo) {
 
     let ramdisk = ramdisk_frames(boot_info);
     let reserved = ramdisk.as_slice();
-    let frames = frame::init(&boot_info.memory_regions, lowmem, reserved, |physical| {
+    let frames = frame_table::init(&boot_info.memory_regions, lowmem, reserved, |physical| {
         (offset + physical) as *mut u8
     });
 
