@@ -23,7 +23,7 @@ use std::path::PathBuf;
 pub enum Kernel {
     /// The demo kernel (`kernel/src/main.rs`).
     Demo,
-    /// The test kernel (`kernel/src/bin/kernel_tests.rs`).
+    /// The test kernel (crate `kernel-tests`).
     Tests,
 }
 

@@ -1,7 +1,8 @@
 //! The zsmalloc-os kernel library.
 //!
-//! Both kernel binaries — the demo (`src/main.rs`) and the test kernel
-//! (`src/bin/kernel_tests.rs`) — are thin entry points over this library:
+//! Three kernels are thin entry points over this library: the demo
+//! (`src/main.rs`), the test kernel (crate `kernel-tests`, which holds the
+//! kernel's tests) and the benchmark kernel. Each defines its panic handler:
 //!
 //! ```text
 //!   bootloader ──► entry point ──► kernel::init(boot_info)
@@ -12,11 +13,10 @@
 //!                                    ├─ ramdisk      the page corpus the bootloader loaded
 //!                                    └─ boot_options key=value options from QEMU's fw_cfg
 //!                                  then the demo (`compressed_ram`: zsmalloc + a zram-like
-//!                                  store), or the test runner (`testing`)
+//!                                  store), the test runner, or the benchmark
 //! ```
 #![no_std]
 #![feature(abi_x86_interrupt)]
-#![feature(used_with_arg)]
 
 extern crate alloc;
 
@@ -29,11 +29,11 @@ pub mod log;
 pub mod memory;
 pub mod qemu;
 pub mod ramdisk;
-pub mod testing;
 pub mod tsc;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};
 use bootloader_api::BootInfo;
+use core::panic::PanicInfo;
 
 /// What we ask of the bootloader: a direct map of physical memory (placed by
 /// the bootloader; `memory::init` cuts it down to LOWMEM) and a kernel stack
@@ -59,6 +59,16 @@ pub fn init(boot_info: &'static mut BootInfo) {
     ramdisk::init(boot_info);
     interrupts::init_timer_and_pic(interrupts::DEFAULT_TIMER_HZ);
     x86_64::instructions::interrupts::enable();
+}
+
+/// What the demo and benchmark kernels do when they panic: report on the
+/// console and end QEMU with failure. (The test kernel's runner instead
+/// records a panic as the running test's outcome and goes on.)
+pub fn report_panic_and_exit(info: &PanicInfo) -> ! {
+    x86_64::instructions::interrupts::disable();
+    console::force_unlock();
+    println!("\nKERNEL PANIC: {}", info);
+    qemu::exit(qemu::ExitCode::Failed)
 }
 
 /// Halt the CPU until the next interrupt, forever.

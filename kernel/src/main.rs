@@ -5,6 +5,7 @@
 #![no_main]
 
 use bootloader_api::{entry_point, BootInfo};
+use core::panic::PanicInfo;
 use kernel::compressed_ram::{demo, workload::Workload};
 use kernel::qemu::{exit, ExitCode};
 use kernel::{info, interrupts, memory, println, tsc};
@@ -61,6 +62,11 @@ fn run_benchmark() -> ! {
             exit(ExitCode::Failed)
         }
     }
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    kernel::report_panic_and_exit(info)
 }
 
 fn show_timer_ticks(count: usize) {

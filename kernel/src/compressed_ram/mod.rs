@@ -15,8 +15,6 @@ pub mod high_order;
 pub mod report;
 pub mod workload;
 
-mod tests;
-
 use crate::memory::frame::GFP_HIGHUSER;
 use crate::memory::zsmalloc_backend::KernelPages;
 use zram::CompressedStore;

@@ -215,16 +215,6 @@ pub fn highmem_present() -> bool {
     frame::statistics()[frame::Zone::High.index()].total > 0
 }
 
-/// For tests that need HIGHMEM: true, after a note on the console, when there
-/// is none, and the test should return at once.
-pub(crate) fn skip_without_highmem() -> bool {
-    let skip = !highmem_present();
-    if skip {
-        crate::print!("(no HIGHMEM: skipped) ");
-    }
-    skip
-}
-
 /// Where the bootloader's direct map ends: the top of the memory map (at
 /// least 4 GiB), rounded up to its 2 MiB pages.
 fn direct_map_end(regions: &MemoryRegions) -> u64 {
@@ -372,60 +362,4 @@ unsafe fn active_page_table(offset: VirtAddr) -> OffsetPageTable<'static> {
     // SAFETY: per this function's contract the table is mapped at `address`
     // and no other reference to it exists.
     unsafe { OffsetPageTable::new(&mut *table, offset) }
-}
-
-mod tests {
-    use super::frame::{self, GFP_HIGHMEM_ONLY, GFP_KERNEL};
-
-    fn lowmem_is_reachable_through_the_direct_map() {
-        let frame = frame::allocate(GFP_KERNEL).unwrap();
-        let address = super::direct_map_address(frame.start_address()).unwrap();
-        // SAFETY: the frame is ours (just allocated) and LOWMEM, so the direct
-        // map covers all of it.
-        unsafe {
-            address.cast::<u64>().write_volatile(0x1234_5678);
-            assert_eq!(address.cast::<u64>().read_volatile(), 0x1234_5678);
-        }
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(lowmem_is_reachable_through_the_direct_map);
-
-    fn highmem_has_no_direct_map_address() {
-        if crate::memory::skip_without_highmem() {
-            return;
-        }
-        let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        assert!(super::direct_map_address(frame.start_address()).is_none());
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(highmem_has_no_direct_map_address);
-
-    /// Where the bootloader's direct map used to reach a HIGHMEM frame there
-    /// is no mapping any more: the read faults.
-    fn direct_map_access_to_highmem_faults() {
-        // A frame that was just free'd: nothing leaks when the fault ends the
-        // test. (Without HIGHMEM, the first address above LOWMEM.)
-        let address = match frame::allocate(GFP_HIGHMEM_ONLY) {
-            Ok(frame) => {
-                frame::free(frame).unwrap();
-                frame.start_address()
-            }
-            Err(_) => super::lowmem_limit(),
-        };
-        let stale = (super::physical_memory_offset() + address) as *const u64;
-        // SAFETY: not sound on purpose: nothing is mapped at `stale`, so the
-        // read faults before touching memory; the runner expects the fault.
-        let value = unsafe { stale.read_volatile() };
-        crate::println!("read {:#x} without a fault", value);
-    }
-    crate::kernel_test!(direct_map_access_to_highmem_faults, should_page_fault);
-
-    fn the_first_highmem_frame_faults_too() {
-        let first = super::lowmem_limit();
-        let stale = (super::physical_memory_offset() + first) as *const u8;
-        // SAFETY: as above: the read must fault.
-        let value = unsafe { stale.read_volatile() };
-        crate::println!("read {:#x} without a fault", value);
-    }
-    crate::kernel_test!(the_first_highmem_frame_faults_too, should_page_fault);
 }
