@@ -105,7 +105,7 @@ case "${1:-}" in
         # (boot apart: its kernel artifact must not see the host crates' test features)
         cargo clippy -p zsmalloc -p zram -p bench -p buddy --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
-        cargo clippy -p kernel -p kernel-tests --target x86_64-unknown-none -- -D warnings
+        cargo clippy -p kernel -p kernel-tests -p kernel-bench --target x86_64-unknown-none -- -D warnings
         ;;
     bench)
         # Host half (parts 1, 2 and 4 in ns), then the in-QEMU half (parts 3
@@ -119,7 +119,7 @@ case "${1:-}" in
             [ "${arguments[i]}" = --corpus ] && corpus=(--corpus "${arguments[i + 1]:-}")
         done
         cargo run --quiet --release -p bench -- "$@"
-        exec cargo run --quiet --release -p boot -- --option bench --lowmem 128M "${corpus[@]}"
+        exec cargo run --quiet --release -p boot -- --bench --lowmem 128M "${corpus[@]}"
         ;;
     -h | --help)
         setup

@@ -9,6 +9,10 @@ fn main() {
             "CARGO_BIN_FILE_KERNEL_TESTS_kernel-tests",
             "KERNEL_TESTS_PATH",
         ),
+        (
+            "CARGO_BIN_FILE_KERNEL_BENCH_kernel-bench",
+            "KERNEL_BENCH_PATH",
+        ),
     ] {
         let path =
             std::env::var(variable).unwrap_or_else(|_| panic!("cargo did not set {variable}"));

@@ -23,6 +23,8 @@ options:
   --zsmalloc NAME   the demo's zsmalloc configuration: efficient (default), linux4 or linux8
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
+  --bench           boot the benchmark kernel (the in-QEMU half of run-qemu.sh bench;
+                    it measures the corpus given by --corpus, or the default one)
   --timeout SECONDS kill QEMU after this many seconds
   --option KEY=VAL  pass a raw boot option to the kernel
   -h, --help        show this text";
@@ -88,6 +90,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             }
             "--gdb" => machine.gdb = true,
             "--tests" => kernel = Kernel::Tests,
+            "--bench" => kernel = Kernel::Bench,
             "--filter" => machine
                 .options
                 .push(format!("test-filter={}", value_of("--filter", &mut words)?)),
@@ -115,6 +118,9 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     }
     if built_in && corpus.is_some() {
         return Err("--built-in and --corpus exclude each other".into());
+    }
+    if built_in && kernel != Kernel::Demo {
+        return Err("--built-in is the demo's workload; the other kernels take none".into());
     }
     Ok(Arguments {
         machine,
@@ -157,6 +163,16 @@ mod tests {
     fn the_test_kernel_always_gets_a_filter() {
         let arguments = parse(&["--tests"]).unwrap();
         assert_eq!(arguments.machine.options, vec!["test-filter=".to_string()]);
+    }
+
+    #[test]
+    fn the_benchmark_kernel_is_chosen_with_bench() {
+        let arguments = parse(&["--bench", "--corpus", "pages"]).unwrap();
+        assert_eq!(arguments.kernel, Kernel::Bench);
+        assert_eq!(arguments.corpus, Some(PathBuf::from("pages")));
+        assert!(parse(&["--bench", "--built-in"])
+            .unwrap_err()
+            .contains("demo's workload"));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum Kernel {
     Demo,
     /// The test kernel (crate `kernel-tests`).
     Tests,
+    /// The benchmark kernel (crate `kernel-bench`): the in-QEMU half of
+    /// `./run-qemu.sh bench`.
+    Bench,
 }
 
 impl Kernel {
@@ -33,6 +36,7 @@ impl Kernel {
         PathBuf::from(match self {
             Kernel::Demo => env!("KERNEL_PATH"),
             Kernel::Tests => env!("KERNEL_TESTS_PATH"),
+            Kernel::Bench => env!("KERNEL_BENCH_PATH"),
         })
     }
 }

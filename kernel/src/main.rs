@@ -36,9 +36,6 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "TSC: {} MHz (calibrated against the PIT)",
         cycles_per_second / 1_000_000
     );
-    if kernel::boot_options::get("bench").is_some() {
-        run_benchmark();
-    }
     let verified = demo::run(&workload());
     info!("kernel heap: {}", memory::heap::statistics());
     if verified {
@@ -47,20 +44,6 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     } else {
         kernel::error!("demo finished: some pages did not verify");
         exit(ExitCode::Failed)
-    }
-}
-
-/// `./run-qemu.sh bench`: the in-QEMU parts of the benchmark, then exit.
-fn run_benchmark() -> ! {
-    match kernel::ramdisk::contents() {
-        Some(corpus) => {
-            kernel::compressed_ram::benchmark::run(corpus);
-            exit(ExitCode::Success)
-        }
-        None => {
-            kernel::error!("the benchmark needs a page corpus as the ramdisk");
-            exit(ExitCode::Failed)
-        }
     }
 }
 

@@ -11,6 +11,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 static CYCLES_PER_SECOND: AtomicU64 = AtomicU64::new(0);
 
 /// The current value of the time-stamp counter.
+#[inline]
 pub fn read() -> u64 {
     // SAFETY: rdtsc only reads a counter; it is available on every x86_64 CPU.
     unsafe { core::arch::x86_64::_rdtsc() }

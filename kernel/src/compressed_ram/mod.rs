@@ -9,9 +9,7 @@
 //!                                              └─ interrupts::atomic (map windows: cli, measured)
 //! ```
 
-pub mod benchmark;
 pub mod demo;
-pub mod high_order;
 pub mod report;
 pub mod workload;
 

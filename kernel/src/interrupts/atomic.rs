@@ -50,6 +50,7 @@ pub struct InterruptsOff {
 }
 
 /// Disable interrupts and open a section (the outermost one opens a window).
+#[inline]
 pub fn enter() -> InterruptsOff {
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
@@ -67,6 +68,7 @@ pub fn enter() -> InterruptsOff {
 
 /// Close a section, in any order; the last one to close ends the window and
 /// restores the interrupt flag from before the outermost `enter`.
+#[inline]
 pub fn leave(_section: InterruptsOff) {
     // Read before the count drops: once it is 0, an interrupt handler's
     // section (were interrupts on by mistake) could overwrite it.

@@ -354,6 +354,7 @@ pub fn release_reserved(frame: Frame) -> Result<(), FreeError> {
 }
 
 /// The zone a frame belongs to (by address: below the LOWMEM limit or not).
+#[inline]
 pub fn zone_of(frame: Frame) -> Zone {
     if frame.start_address() < super::lowmem_limit() {
         Zone::Low

@@ -129,6 +129,7 @@ static SLOTS: Mutex<SlotStack> = Mutex::new(SlotStack {
     },
 });
 
+#[inline]
 fn with_slots<T>(f: impl FnOnce(&mut SlotStack) -> T) -> T {
     without_interrupts(|| f(&mut SLOTS.lock()))
 }
@@ -139,6 +140,7 @@ pub const fn slot_address(slot: usize) -> u64 {
 }
 
 /// The level-1 entry index of slot `slot`.
+#[inline]
 fn slot_index(slot: usize) -> PageTableIndex {
     VirtAddr::new(slot_address(slot)).p1_index()
 }
@@ -158,6 +160,7 @@ pub fn init() {
 }
 
 impl SlotStack {
+    #[inline]
     fn push(&mut self, frame: Frame) -> Result<*mut u8, KmapError> {
         if self.depth == KMAP_SLOTS {
             return Err(KmapError::SlotsExhausted);
@@ -176,6 +179,7 @@ impl SlotStack {
         Ok(slot_address(slot) as *mut u8)
     }
 
+    #[inline]
     fn pop(&mut self, frame: Frame, address: u64) -> Result<(), KmapError> {
         let Some(top) = self.depth.checked_sub(1) else {
             return Err(KmapError::NotMapped { frame, address });
@@ -205,6 +209,7 @@ impl SlotStack {
 }
 
 /// Map `frame`; return the address of its first byte, or why not.
+#[inline]
 pub fn try_kmap_raw(frame: Frame) -> Result<*mut u8, KmapError> {
     with_slots(|slots| {
         slots.statistics.calls += 1;
@@ -217,6 +222,7 @@ pub fn try_kmap_raw(frame: Frame) -> Result<*mut u8, KmapError> {
 
 /// Undo `try_kmap_raw(frame)`, which returned `address`; mappings must be
 /// undone in reverse order.
+#[inline]
 pub fn try_kunmap_raw(frame: Frame, address: *mut u8) -> Result<(), KmapError> {
     if let Some(direct) = super::direct_map_address(frame.start_address()) {
         return match direct == address {
@@ -231,11 +237,13 @@ pub fn try_kunmap_raw(frame: Frame, address: *mut u8) -> Result<(), KmapError> {
 }
 
 /// Map `frame` (for the zsmalloc backend); panics when out of slots.
+#[inline]
 pub fn kmap_raw(frame: Frame) -> *mut u8 {
     try_kmap_raw(frame).unwrap_or_else(|error| panic!("kmap: {}", error))
 }
 
 /// Unmap what `kmap_raw(frame)` returned; panics when out of order.
+#[inline]
 pub fn kunmap_raw(frame: Frame, address: *mut u8) {
     try_kunmap_raw(frame, address).unwrap_or_else(|error| panic!("kunmap: {}", error))
 }

@@ -66,6 +66,7 @@ static LOWMEM_LIMIT: AtomicU64 = AtomicU64::new(0);
 static LAYOUT: Once<MemoryLayout> = Once::new();
 
 /// The virtual address where the direct map starts (physical address 0).
+#[inline]
 pub fn physical_memory_offset() -> u64 {
     *PHYSICAL_MEMORY_OFFSET
         .get()
@@ -73,11 +74,13 @@ pub fn physical_memory_offset() -> u64 {
 }
 
 /// The end of LOWMEM: physical addresses below it are direct-mapped.
+#[inline]
 pub fn lowmem_limit() -> u64 {
     LOWMEM_LIMIT.load(Ordering::Relaxed)
 }
 
 /// The direct-map address of physical address `physical`, if it is LOWMEM.
+#[inline]
 pub fn direct_map_address(physical: u64) -> Option<*mut u8> {
     (physical < lowmem_limit()).then(|| (physical_memory_offset() + physical) as *mut u8)
 }

@@ -14,6 +14,12 @@
 //!
 //! zsmalloc's own metadata (zspage records, handle table) is ordinary heap
 //! memory, and the kernel heap lives in LOWMEM, as in Linux.
+//!
+//! The methods on the map-window path are `#[inline]`, as are the kmap and
+//! interrupt functions they call: zsmalloc's code is generic, so it is
+//! compiled in the crate that uses the pool (the demo here, or the benchmark
+//! kernel), and calls from there into this crate are only inlined when the
+//! callee says so.
 
 use super::frame::{self, AllocationFlags, Frame, Zone};
 use super::{kmap, PAGE_SIZE};
@@ -73,10 +79,12 @@ impl Backend for KernelPages {
         }
     }
 
+    #[inline]
     unsafe fn map_page(&self, page: Frame) -> NonNull<u8> {
         NonNull::new(kmap::kmap_raw(page)).expect("kmap never maps at address zero")
     }
 
+    #[inline]
     unsafe fn unmap_page(&self, page: Frame, address: NonNull<u8>) {
         kmap::kunmap_raw(page, address.as_ptr());
     }
@@ -85,6 +93,7 @@ impl Backend for KernelPages {
     /// kmap slots, which are adjacent in virtual memory: an object spanning
     /// them is then used in place. LOWMEM frames come back at their
     /// direct-map addresses, which are adjacent only by chance: no pair.
+    #[inline]
     unsafe fn map_page_pair(&self, first: Frame, second: Frame) -> Option<NonNull<u8>> {
         if frame::zone_of(first) != Zone::High || frame::zone_of(second) != Zone::High {
             return None;
@@ -103,15 +112,18 @@ impl Backend for KernelPages {
         }
     }
 
+    #[inline]
     unsafe fn unmap_page_pair(&self, first: Frame, second: Frame, address: NonNull<u8>) {
         kmap::kunmap_raw(second, address.as_ptr().wrapping_add(PAGE_SIZE));
         kmap::kunmap_raw(first, address.as_ptr());
     }
 
+    #[inline]
     fn enter_atomic(&self) -> InterruptsOff {
         atomic::enter()
     }
 
+    #[inline]
     fn leave_atomic(&self, state: InterruptsOff) {
         atomic::leave(state)
     }

@@ -12,11 +12,11 @@
 //! Pages given back are kept for reuse; the blocks return to the frame
 //! allocator when the backend is dropped.
 
-use crate::interrupts::atomic::{self, InterruptsOff};
-use crate::memory::frame::{self, AllocationFlags, Frame};
-use crate::memory::kmap;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
+use kernel::interrupts::atomic::{self, InterruptsOff};
+use kernel::memory::frame::{self, AllocationFlags, Frame};
+use kernel::memory::kmap;
 use spin::Mutex;
 use zsmalloc::{Backend, OutOfPages};
 
@@ -42,11 +42,6 @@ impl HighOrderPages {
             block_frames,
             state: Mutex::new(BlockState::default()),
         }
-    }
-
-    /// Frames held (lent or spare).
-    pub fn frames_held(&self) -> usize {
-        self.state.lock().blocks.len() * self.block_frames
     }
 }
 
