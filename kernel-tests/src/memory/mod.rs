@@ -4,6 +4,7 @@ mod direct_map;
 mod frame;
 mod heap;
 mod kmap;
+mod paging;
 mod zsmalloc_backend;
 
 /// For tests that need HIGHMEM: true, after a note on the console, when there

@@ -45,7 +45,7 @@ use core::fmt;
 use core::ops::Range;
 use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
-use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
+use x86_64::structures::paging::PhysFrame;
 use x86_64::PhysAddr;
 
 /// The allocator of one zone's frames. Any implementation of
@@ -424,16 +424,4 @@ pub fn usable_bytes() -> u64 {
         .iter()
         .map(|zone| (zone.total * PAGE_SIZE) as u64)
         .sum()
-}
-
-/// Adapter for the `x86_64` crate's page-table code: new page tables come
-/// from LOWMEM ([`GFP_KERNEL`]), where the direct map can reach them.
-pub struct PageTableFrames;
-
-// SAFETY: every frame comes from the buddy allocator, which hands out each
-// free frame to one owner only; page tables are never freed.
-unsafe impl FrameAllocator<Size4KiB> for PageTableFrames {
-    fn allocate_frame(&mut self) -> Option<PhysFrame> {
-        allocate(GFP_KERNEL).ok().map(Frame::to_phys_frame)
-    }
 }

@@ -18,16 +18,17 @@
 //!
 //! The allocator disables interrupts while it holds the heap lock, so an
 //! interrupt handler can never deadlock on it. Lock order: heap, then the
-//! page table (`memory::PAGE_TABLE`), then the frame allocator.
+//! page tables (`paging::with`), then the frame allocator.
 
-use super::frame::{self, PageTableFrames, GFP_KERNEL};
+use super::frame::{self, GFP_KERNEL};
+use super::{paging, PAGE_SIZE};
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
-use x86_64::structures::paging::{Mapper, Page, PageTableFlags};
+use x86_64::structures::paging::{Page, PageTableFlags};
 use x86_64::VirtAddr;
 
 /// Where the heap starts in virtual memory.
@@ -38,7 +39,6 @@ pub const INITIAL_HEAP_SIZE: u64 = 1024 * 1024;
 pub const MAX_HEAP_SIZE: u64 = 64 * 1024 * 1024;
 /// The heap grows by at least this much at a time.
 pub const GROWTH_STEP: u64 = 256 * 1024;
-const PAGE_SIZE: u64 = super::PAGE_SIZE as u64;
 
 /// The heap's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -127,30 +127,25 @@ impl GrowableHeap {
 /// Map up to `bytes` of fresh LOWMEM frames at `start`; returns the bytes mapped
 /// (less than asked when LOWMEM runs out).
 fn map_pages(start: u64, bytes: u64) -> u64 {
-    let mut guard = super::PAGE_TABLE.lock();
-    let page_table = guard.as_mut().expect("page table not initialised");
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
-    let mut mapped = 0;
-    while mapped < bytes {
-        let page = Page::containing_address(VirtAddr::new(start + mapped));
-        let Ok(frame) = frame::allocate(GFP_KERNEL) else {
-            break;
-        };
-        // SAFETY: the page lies in the heap's range above what is mapped,
-        // which nothing else maps; the frame is fresh from the allocator, so
-        // no alias exists.
-        let result =
-            unsafe { page_table.map_to(page, frame.to_phys_frame(), flags, &mut PageTableFrames) };
-        match result {
-            Ok(flush) => flush.flush(),
-            Err(_) => {
+    paging::with(|tables| {
+        let mut mapped = 0;
+        while mapped < bytes {
+            let page = Page::containing_address(VirtAddr::new(start + mapped));
+            let Ok(frame) = frame::allocate(GFP_KERNEL) else {
+                break;
+            };
+            // SAFETY: the page lies in the heap's range above what is mapped,
+            // which nothing else maps; the frame is fresh from the allocator,
+            // so no alias exists.
+            if unsafe { tables.map(page, frame, flags) }.is_err() {
                 frame::free(frame).expect("the frame was just allocated");
                 break;
             }
+            mapped += PAGE_SIZE as u64;
         }
-        mapped += PAGE_SIZE;
-    }
-    mapped
+        mapped
+    })
 }
 
 // SAFETY: the heap hands out disjoint blocks from memory it owns (mapped by
@@ -196,8 +191,9 @@ pub fn statistics() -> HeapStatistics {
 /// Map the initial heap and set its limit (half of LOWMEM's free frames, at
 /// most `MAX_HEAP_SIZE`). Panics if LOWMEM cannot even hold the initial heap.
 pub fn init() {
-    let lowmem_free = frame::statistics()[0].free as u64 * PAGE_SIZE;
-    let limit = (lowmem_free / 2).min(MAX_HEAP_SIZE) & !(PAGE_SIZE - 1);
+    let page = PAGE_SIZE as u64;
+    let lowmem_free = frame::statistics()[0].free as u64 * page;
+    let limit = (lowmem_free / 2).min(MAX_HEAP_SIZE) & !(page - 1);
     assert!(
         limit >= INITIAL_HEAP_SIZE,
         "LOWMEM is too small for the kernel heap: raise lowmem="

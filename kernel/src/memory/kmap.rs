@@ -21,15 +21,22 @@
 //! released in reverse order, which the RAII [`KmapGuard`] does naturally
 //! (locals are dropped in reverse order). Running out of slots, or unmapping
 //! anything but the top of the stack, is a [`KmapError`]: `try_kmap` /
-//! `try_kunmap_raw` return it, the others panic with it (a kernel bug).
+//! `try_kunmap_raw` return it, the others panic with it (a kernel bug). The
+//! stack's bookkeeping (which frame is in which slot, the rules, the counts)
+//! is the `kmap-slots` crate, tested on the host; this module writes the
+//! page-table entries.
 //!
-//! The stack is per-CPU state (there is one CPU here). It is changed with
-//! interrupts off, so an interrupt handler may kmap too, provided it unmaps
-//! before it returns, which keeps the stack in order.
+//! The slots' level-1 table belongs to kmap alone: `memory::init` carves it
+//! out of the kernel's page tables at boot (see `paging`), so mapping a slot
+//! needs no page-table lock. The stack is per-CPU state (there is one CPU
+//! here). It is changed with interrupts off, so an interrupt handler may kmap
+//! too, provided it unmaps before it returns, which keeps the stack in order.
 
 use super::frame::Frame;
+use super::PAGE_SIZE;
 use core::fmt;
 use core::marker::PhantomData;
+use kmap_slots::{SlotError, SlotStack};
 use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::instructions::tlb;
@@ -40,7 +47,6 @@ use x86_64::{PhysAddr, VirtAddr};
 pub const KMAP_SLOTS: usize = 16;
 /// Virtual address of slot 0 (2 MiB aligned: all slots share one table).
 pub const KMAP_BASE: u64 = 0x0000_4444_0000_0000;
-const SLOT_SIZE: u64 = super::PAGE_SIZE as u64;
 
 /// Why a mapping could not be made or undone. Nothing changes on error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,37 +112,38 @@ impl fmt::Display for KmapStatistics {
     }
 }
 
-/// The per-CPU slot stack.
-struct SlotStack {
-    /// The level-1 table holding the slots' entries (made by `init`).
+/// kmap's state: the slots' page table (carved out for kmap alone at boot)
+/// and the slot stack's bookkeeping.
+struct Kmap {
+    /// The level-1 table holding the slots' entries (given by `init`).
     table: Option<&'static mut PageTable>,
-    /// The frame in each slot; `frames[..depth]` are in use.
-    frames: [Option<Frame>; KMAP_SLOTS],
-    depth: usize,
-    statistics: KmapStatistics,
+    slots: SlotStack<Frame, KMAP_SLOTS>,
+    /// Every kmap call, LOWMEM ones included.
+    calls: u64,
 }
 
-static SLOTS: Mutex<SlotStack> = Mutex::new(SlotStack {
+static KMAP: Mutex<Kmap> = Mutex::new(Kmap {
     table: None,
-    frames: [None; KMAP_SLOTS],
-    depth: 0,
-    statistics: KmapStatistics {
-        calls: 0,
-        highmem_calls: 0,
-        tlb_flushes: 0,
-        slots_in_use: 0,
-        slot_high_water: 0,
-    },
+    slots: SlotStack::new(),
+    calls: 0,
 });
 
 #[inline]
-fn with_slots<T>(f: impl FnOnce(&mut SlotStack) -> T) -> T {
-    without_interrupts(|| f(&mut SLOTS.lock()))
+fn with_kmap<T>(f: impl FnOnce(&mut Kmap) -> T) -> T {
+    without_interrupts(|| f(&mut KMAP.lock()))
 }
 
 /// The virtual address of slot `slot`.
 pub const fn slot_address(slot: usize) -> u64 {
-    KMAP_BASE + slot as u64 * SLOT_SIZE
+    KMAP_BASE + (slot * PAGE_SIZE) as u64
+}
+
+/// The slot at virtual address `address`, if it is one.
+#[inline]
+fn slot_at(address: u64) -> Option<usize> {
+    let offset = address.checked_sub(KMAP_BASE)?;
+    let slot = (offset / PAGE_SIZE as u64) as usize;
+    (offset.is_multiple_of(PAGE_SIZE as u64) && slot < KMAP_SLOTS).then_some(slot)
 }
 
 /// The level-1 entry index of slot `slot`.
@@ -145,65 +152,48 @@ fn slot_index(slot: usize) -> PageTableIndex {
     VirtAddr::new(slot_address(slot)).p1_index()
 }
 
-/// Build the slots' page table. Runs once at boot, before `PAGE_TABLE` exists.
-pub fn init() {
-    // SAFETY: this runs at boot, alone, before the shared page-table handle
-    // exists; the table returned is kept only here, in SLOTS.
-    let table = unsafe { super::direct_map::leaf_table_for(VirtAddr::new(KMAP_BASE)) };
+/// Take the slots' page table, the level-1 table that maps `KMAP_BASE`,
+/// which `memory::init` carved out of the kernel's page tables for kmap
+/// alone. Runs once, at boot.
+pub fn init(table: &'static mut PageTable) {
     for slot in 0..KMAP_SLOTS {
         assert!(
             table[slot_index(slot)].is_unused(),
             "the kmap window is already mapped"
         );
     }
-    with_slots(|slots| slots.table = Some(table));
+    with_kmap(|kmap| kmap.table = Some(table));
 }
 
-impl SlotStack {
+impl Kmap {
     #[inline]
     fn push(&mut self, frame: Frame) -> Result<*mut u8, KmapError> {
-        if self.depth == KMAP_SLOTS {
-            return Err(KmapError::SlotsExhausted);
-        }
-        let slot = self.depth;
+        let slot = self
+            .slots
+            .push(frame)
+            .map_err(|_| KmapError::SlotsExhausted)?;
         let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
         let table = self.table.as_mut().expect("kmap::init has not run");
         // The entry was empty and its TLB entry flushed when it was emptied,
         // so no flush is needed here.
         table[slot_index(slot)].set_addr(PhysAddr::new(frame.start_address()), flags);
-        self.frames[slot] = Some(frame);
-        self.depth += 1;
-        self.statistics.highmem_calls += 1;
-        self.statistics.slots_in_use = self.depth;
-        self.statistics.slot_high_water = self.statistics.slot_high_water.max(self.depth);
         Ok(slot_address(slot) as *mut u8)
     }
 
     #[inline]
     fn pop(&mut self, frame: Frame, address: u64) -> Result<(), KmapError> {
-        let Some(top) = self.depth.checked_sub(1) else {
-            return Err(KmapError::NotMapped { frame, address });
-        };
-        let in_use = |slot: usize| slot_address(slot) == address;
-        if !in_use(top) {
-            return Err(match (0..top).find(|&slot| in_use(slot)) {
-                Some(_) => KmapError::OutOfOrder {
-                    address,
-                    expected: slot_address(top),
-                },
-                None => KmapError::NotMapped { frame, address },
-            });
-        }
-        if self.frames[top] != Some(frame) {
-            return Err(KmapError::NotMapped { frame, address });
-        }
+        let not_mapped = KmapError::NotMapped { frame, address };
+        let slot = slot_at(address).ok_or(not_mapped)?;
+        self.slots.pop(frame, slot).map_err(|error| match error {
+            SlotError::OutOfOrder { top, .. } => KmapError::OutOfOrder {
+                address,
+                expected: slot_address(top),
+            },
+            SlotError::NotHeld { .. } | SlotError::Exhausted => not_mapped,
+        })?;
         let table = self.table.as_mut().expect("kmap::init has not run");
-        table[slot_index(top)].set_unused();
+        table[slot_index(slot)].set_unused();
         tlb::flush(VirtAddr::new(address));
-        self.frames[top] = None;
-        self.depth = top;
-        self.statistics.tlb_flushes += 1;
-        self.statistics.slots_in_use = self.depth;
         Ok(())
     }
 }
@@ -211,11 +201,11 @@ impl SlotStack {
 /// Map `frame`; return the address of its first byte, or why not.
 #[inline]
 pub fn try_kmap_raw(frame: Frame) -> Result<*mut u8, KmapError> {
-    with_slots(|slots| {
-        slots.statistics.calls += 1;
+    with_kmap(|kmap| {
+        kmap.calls += 1;
         match super::direct_map_address(frame.start_address()) {
             Some(address) => Ok(address),
-            None => slots.push(frame),
+            None => kmap.push(frame),
         }
     })
 }
@@ -233,7 +223,7 @@ pub fn try_kunmap_raw(frame: Frame, address: *mut u8) -> Result<(), KmapError> {
             }),
         };
     }
-    with_slots(|slots| slots.pop(frame, address as u64))
+    with_kmap(|kmap| kmap.pop(frame, address as u64))
 }
 
 /// Map `frame` (for the zsmalloc backend); panics when out of slots.
@@ -280,7 +270,7 @@ impl KmapGuard {
         // SAFETY: the guard keeps the frame mapped at `address` (4096 bytes)
         // for its whole life, and the slice borrows the guard, so it cannot
         // outlive the mapping; the caller promises nothing writes meanwhile.
-        unsafe { core::slice::from_raw_parts(self.address, super::PAGE_SIZE) }
+        unsafe { core::slice::from_raw_parts(self.address, PAGE_SIZE) }
     }
 
     /// The frame's 4096 bytes, writable.
@@ -291,7 +281,7 @@ impl KmapGuard {
     pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_slice`; the caller promises this is the only
         // reference to the bytes.
-        unsafe { core::slice::from_raw_parts_mut(self.address, super::PAGE_SIZE) }
+        unsafe { core::slice::from_raw_parts_mut(self.address, PAGE_SIZE) }
     }
 }
 
@@ -318,5 +308,14 @@ pub fn kmap(frame: Frame) -> KmapGuard {
 
 /// kmap's counters.
 pub fn statistics() -> KmapStatistics {
-    with_slots(|slots| slots.statistics)
+    with_kmap(|kmap| {
+        let slots = kmap.slots.statistics();
+        KmapStatistics {
+            calls: kmap.calls,
+            highmem_calls: slots.taken,
+            tlb_flushes: slots.released,
+            slots_in_use: slots.in_use,
+            slot_high_water: slots.high_water,
+        }
+    })
 }
