@@ -74,9 +74,9 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 memory_given = true;
             }
             "--lowmem" => {
-                let size = value_of("--lowmem", &mut words)?;
-                parse_memory_mib(&size)?;
-                machine.options.push(format!("lowmem={size}"));
+                // In MiB like --memory; the kernel reads sizes with units.
+                let mib = parse_memory_mib(&value_of("--lowmem", &mut words)?)?;
+                machine.options.push(format!("lowmem={mib}M"));
             }
             "--kvm" => machine.kvm = true,
             "--zsmalloc" => {
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn options_reach_the_machine() {
-        let arguments = parse(&["--uefi", "--memory", "1G", "--lowmem", "16M", "--kvm"]).unwrap();
+        let arguments = parse(&["--uefi", "--memory", "1G", "--lowmem", "16", "--kvm"]).unwrap();
         assert_eq!(arguments.machine.firmware, Firmware::Uefi);
         assert_eq!(arguments.machine.memory_mib, 1024);
         assert!(arguments.machine.kvm);

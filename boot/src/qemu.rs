@@ -148,14 +148,12 @@ pub fn command(machine: &Machine, image: &DiskImage) -> anyhow::Result<Command> 
     ]);
     command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     let options = machine.options.join(" ");
-    anyhow::ensure!(
-        !options.contains(','),
-        "boot options may not contain commas: {options}"
-    );
+    boot_options::check(&options).map_err(|error| anyhow::anyhow!("{error}: {options}"))?;
     if !options.is_empty() {
-        command
-            .arg("-fw_cfg")
-            .arg(format!("name=opt/zsmalloc-os/options,string={options}"));
+        command.arg("-fw_cfg").arg(format!(
+            "name={},string={options}",
+            boot_options::FW_CFG_FILE
+        ));
     }
     if machine.kvm {
         command.args(["-enable-kvm", "-cpu", "qemu64"]);

@@ -55,6 +55,7 @@ pub fn init(boot_info: &'static mut BootInfo) {
     gdt::init();
     interrupts::init_idt();
     boot_options::init();
+    log::init_from_boot_options();
     memory::init(boot_info);
     ramdisk::init(boot_info);
     interrupts::init_timer_and_pic(interrupts::DEFAULT_TIMER_HZ);

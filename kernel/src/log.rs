@@ -41,6 +41,20 @@ impl Level {
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
+/// Set the level from the boot option `log=LEVEL`, if given (an unknown
+/// level is reported and ignored).
+pub fn init_from_boot_options() {
+    if let Some(text) = crate::boot_options::get("log") {
+        match Level::parse(text) {
+            Some(level) => set_max_level(level),
+            None => write(
+                Level::Warn,
+                format_args!("log={}: not a level (error, warn, info, debug)", text),
+            ),
+        }
+    }
+}
+
 /// Drop every line less important than `level`.
 pub fn set_max_level(level: Level) {
     MAX_LEVEL.store(level as u8, Ordering::Relaxed);
