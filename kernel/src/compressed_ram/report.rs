@@ -10,7 +10,7 @@
 
 use crate::interrupts::atomic;
 use crate::memory::zsmalloc_backend::KernelPages;
-use crate::memory::{frame, kmap};
+use crate::memory::{frame, kmap, PAGE_SIZE};
 use crate::{println, tsc};
 use zram::CompressedStore;
 
@@ -77,13 +77,13 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
     println!(
         "  orig_data_size   {:>12} bytes  ({} pages stored)",
         mm.orig_data_size,
-        mm.orig_data_size / 4096
+        mm.orig_data_size / PAGE_SIZE as u64
     );
     println!("  compr_data_size  {:>12} bytes", mm.compr_data_size);
     println!(
         "  mem_used_total   {:>12} bytes  ({} pages)",
         mm.mem_used_total,
-        mm.mem_used_total / 4096
+        mm.mem_used_total / PAGE_SIZE as u64
     );
     println!("  mem_limit        {:>12} bytes", mm.mem_limit);
     println!("  mem_used_max     {:>12} bytes", mm.mem_used_max);

@@ -28,6 +28,9 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use zsmalloc::{Backend, OutOfPages};
 
+// zsmalloc's pages are the kernel's frames.
+const _: () = assert!(PAGE_SIZE == zsmalloc::PAGE_SIZE);
+
 /// Frames for a zsmalloc pool, counted by zone.
 pub struct KernelPages {
     flags: AllocationFlags,
