@@ -27,7 +27,6 @@
 //! | `test-filter=TEXT` | the test kernel runs the tests whose names contain TEXT |
 //! | `include-ignored` | the test kernel also runs its ignored tests |
 #![no_std]
-#![warn(missing_docs)]
 
 use core::fmt;
 

@@ -5,6 +5,7 @@ use crate::{Firmware, Kernel};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The help text (`--help`).
 pub const USAGE: &str = "\
 usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
@@ -32,7 +33,9 @@ options:
 /// What the user asked for.
 #[derive(Debug)]
 pub struct Arguments {
+    /// The virtual machine to start.
     pub machine: Machine,
+    /// The kernel to boot in it.
     pub kernel: Kernel,
     /// `--corpus FILE`.
     pub corpus: Option<PathBuf>,

@@ -44,6 +44,8 @@ impl Kernel {
 /// How the machine boots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Firmware {
+    /// Legacy BIOS (SeaBIOS, QEMU's default): an MBR disk image.
     Bios,
+    /// UEFI (Debian's OVMF): a GPT disk image with a FAT partition.
     Uefi,
 }

@@ -42,6 +42,7 @@ const OVMF_CANDIDATES: &[&str] = &[
 /// How to run the virtual machine.
 #[derive(Clone, Debug)]
 pub struct Machine {
+    /// BIOS or UEFI.
     pub firmware: Firmware,
     /// Guest RAM in MiB.
     pub memory_mib: u64,
@@ -86,6 +87,7 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// Did the kernel report success?
     pub fn is_success(&self) -> bool {
         *self == Ending::Success
     }
@@ -112,7 +114,9 @@ impl Ending {
 /// What a run printed and how it ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// How the run ended.
     pub ending: Ending,
+    /// Everything the kernel printed on its serial console.
     pub output: String,
 }
 

@@ -73,7 +73,6 @@
 //! Modules: [`buddy_allocator`] (the algorithm), [`check`] (its invariants,
 //! for tests and debugging).
 #![no_std]
-#![warn(missing_docs)]
 
 pub mod buddy_allocator;
 pub mod check;

@@ -21,7 +21,6 @@
 //! dropped in reverse order); an interrupt handler may map too, as long as it
 //! unmaps before it returns, which keeps the stack in order.
 #![no_std]
-#![warn(missing_docs)]
 
 use core::fmt;
 

@@ -19,16 +19,23 @@ use zram::CompressedStore;
 pub struct PhaseFigures {
     /// Slots written in the phase.
     pub pages: u64,
+    /// Writes the store refused.
     pub failed_writes: u64,
+    /// Slots discarded.
     pub discards: u64,
+    /// Slots read back.
     pub reads: u64,
     /// Pages read back and found equal (of every kind).
     pub verified_pages: u64,
+    /// Pages read back different, or not at all.
     pub failed_pages: u64,
+    /// TSC cycles spent in writes.
     pub write_cycles: u64,
+    /// TSC cycles spent in reads.
     pub read_cycles: u64,
     /// Cycles of the fill phase's writes (pages per second).
     pub fill_cycles: u64,
+    /// Pages compaction gave back.
     pub pages_freed_by_compaction: usize,
     violations_at_start: u64,
 }
@@ -43,6 +50,7 @@ impl PhaseFigures {
         }
     }
 
+    /// End a phase: the figures as they stand.
     pub fn finish(self) -> Self {
         self
     }

@@ -212,8 +212,11 @@ pub enum FreeError {
     NotStartOfAllocation(Frame),
     /// The allocation starting here has a different number of frames.
     WrongCount {
+        /// The first frame of the allocation.
         frame: Frame,
+        /// Its frame count.
         allocated: usize,
+        /// The count that was passed to the free.
         freed: usize,
     },
 }
@@ -366,13 +369,17 @@ pub fn zone_of(frame: Frame) -> Zone {
 /// The counters of one zone (Linux: `/proc/zoneinfo`, `/proc/buddyinfo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZoneStatistics {
+    /// Which zone.
     pub zone: Zone,
-    /// Physical addresses the zone spans.
+    /// The first physical address the zone spans.
     pub start: u64,
+    /// The end of the physical addresses the zone spans.
     pub end: u64,
     /// Frames managed by the allocator.
     pub total: usize,
+    /// Frames free now.
     pub free: usize,
+    /// Frames allocated now.
     pub allocated: usize,
     /// The most frames ever allocated at once.
     pub high_water: usize,

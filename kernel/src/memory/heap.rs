@@ -47,11 +47,13 @@ pub struct HeapStatistics {
     pub mapped: u64,
     /// The most it may grow to.
     pub limit: u64,
-    /// Bytes in allocated blocks, and free inside the mapped range.
+    /// Bytes in allocated blocks.
     pub used: usize,
+    /// Bytes free inside the mapped range.
     pub free: usize,
-    /// Times the heap grew, and allocations refused (null returned).
+    /// Times the heap grew.
     pub growths: u64,
+    /// Allocations refused (null returned).
     pub failed_allocations: u64,
 }
 

@@ -54,9 +54,19 @@ pub enum KmapError {
     /// All slots are in use (too deep a nesting).
     SlotsExhausted,
     /// The address is not the most recent mapping (unmapping out of order).
-    OutOfOrder { address: u64, expected: u64 },
+    OutOfOrder {
+        /// The address given to unmap.
+        address: u64,
+        /// The most recent mapping's address, the only one that may go.
+        expected: u64,
+    },
     /// Nothing is mapped at the address, or it maps another frame.
-    NotMapped { frame: Frame, address: u64 },
+    NotMapped {
+        /// The frame given to unmap.
+        frame: Frame,
+        /// The address given to unmap.
+        address: u64,
+    },
 }
 
 impl fmt::Display for KmapError {

@@ -95,8 +95,9 @@ pub fn direct_map_address(physical: u64) -> Option<*mut u8> {
 /// Where things are, for the boot log and the curious.
 #[derive(Clone, Debug)]
 pub struct MemoryLayout {
-    /// Physical range of LOWMEM, and the direct map's virtual range for it.
+    /// Physical range of LOWMEM.
     pub lowmem: Range<u64>,
+    /// The direct map's virtual range (LOWMEM only).
     pub direct_map: Range<u64>,
     /// The kmap slots' virtual range.
     pub kmap: Range<u64>,
@@ -104,9 +105,9 @@ pub struct MemoryLayout {
     pub heap: Range<u64>,
     /// The kernel image's virtual range.
     pub kernel: Range<u64>,
-    /// The frame table (physical), and where the bootloader loaded the
-    /// ramdisk (physical), if there is one.
+    /// The frame table (physical).
     pub frame_table: Range<u64>,
+    /// Where the bootloader loaded the ramdisk (physical), if there is one.
     pub ramdisk: Option<Range<u64>>,
     /// Ramdisk pages moved from LOWMEM to HIGHMEM frames at boot.
     pub ramdisk_pages_moved: usize,
