@@ -4,7 +4,7 @@
 #   ./run-qemu.sh [OPTIONS]     boot the demo kernel in QEMU (options: ./run-qemu.sh --help)
 #   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
-#   ./run-qemu.sh miri          the zsmalloc tests under Miri;  ./run-qemu.sh lint   fmt + clippy
+#   ./run-qemu.sh miri          the no_std crates' tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF

@@ -10,7 +10,7 @@ pub const USAGE: &str = "\
 usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
        run-qemu.sh bench [--corpus FILE]   the benchmark, on the host and in QEMU
-       run-qemu.sh miri | lint        zsmalloc's tests under Miri | fmt and clippy
+       run-qemu.sh miri | lint        the no_std crates' tests under Miri | fmt and clippy
 
 options:
   --uefi            boot with UEFI firmware (OVMF) instead of BIOS

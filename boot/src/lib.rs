@@ -1,5 +1,9 @@
 //! The host side of zsmalloc-os.
 //!
+//! cargo builds the three kernels (demo, tests, benchmark) for
+//! x86_64-unknown-none as artifact dependencies of this crate (`build.rs`
+//! hands their paths to the code); then:
+//!
 //! ```text
 //!   kernel ELF ──► image.rs: BIOS or UEFI disk image (bootloader crate),
 //!                            optional ramdisk (a page corpus)

@@ -8,7 +8,7 @@
 //!     -serial stdio -display none            the console is the serial port
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
-//!     -fw_cfg name=opt/zsmalloc-os/options   boot options (kernel: boot_options.rs)
+//!     -fw_cfg name=opt/zsmalloc-os/options   boot options (their format: crate boot-options)
 //!     $QEMU_EXTRA_ARGS                       anything else, split at white space
 //! ```
 //!

@@ -1,20 +1,59 @@
-//! The zsmalloc-os kernel library.
+//! # kernel — the zsmalloc-os kernel library
 //!
-//! Three kernels are thin entry points over this library: the demo
-//! (`src/main.rs`), the test kernel (crate `kernel-tests`, which holds the
-//! kernel's tests) and the benchmark kernel. Each defines its panic handler:
+//! Three kernels are thin entry points over this library, each its own
+//! binary with its own panic handler:
+//!
+//! ```text
+//!   kernel        (src/main.rs)         the demo: a zram-like store on zsmalloc, on a page corpus
+//!   kernel-tests  (crate kernel-tests)  the kernel's tests, run in QEMU
+//!   kernel-bench  (crate kernel-bench)  the in-QEMU half of the benchmark
+//! ```
+//!
+//! All three boot the same way, then go their own way:
 //!
 //! ```text
 //!   bootloader ──► entry point ──► kernel::init(boot_info)
-//!                                    ├─ console      COM1 serial port, print!/println!, log levels
+//!                                    ├─ console      COM1 serial port
 //!                                    ├─ gdt          segments, TSS, double-fault stack
-//!                                    ├─ interrupts   IDT, exception handlers, PIC, timer
-//!                                    ├─ memory       frames (LOWMEM/HIGHMEM), direct map, kmap, heap
+//!                                    ├─ interrupts   IDT and exception handlers
+//!                                    ├─ boot_options key=value options from QEMU's fw_cfg; log level
+//!                                    ├─ memory       frames, page tables, direct map, kmap, heap
 //!                                    ├─ ramdisk      the page corpus the bootloader loaded
-//!                                    └─ boot_options key=value options from QEMU's fw_cfg
-//!                                  then the demo (`compressed_ram`: zsmalloc + a zram-like
-//!                                  store), the test runner, or the benchmark
+//!                                    └─ interrupts   PIC and timer, then interrupts on
+//!                                  ──► the demo, the test runner, or the benchmark
 //! ```
+//!
+//! ## Module map
+//!
+//! ```text
+//!   console            COM1 serial port, print!/println!
+//!   log                error!/warn!/info!/debug!, level from the boot option log=
+//!   gdt                segments, TSS, the double-fault stack
+//!   interrupts         IDT, exception handlers, the fault hook
+//!     ├─ pic           the 8259 pair, remapped to vectors 32..47
+//!     ├─ timer         the PIT: ticks and the tick observer
+//!     └─ atomic        atomic sections: interrupts off, nested in any order, measured
+//!   tsc                the cycle counter, calibrated against the PIT
+//!   boot_options       key=value options from fw_cfg (their format: crate boot-options)
+//!   memory             LOWMEM and HIGHMEM, like a 32-bit Linux kernel
+//!     ├─ frame         frames, zones, GFP flags: allocate and free
+//!     ├─ frame_table   the frame table and each zone's allocator, built at boot
+//!     │                (the algorithm: crate buddy)
+//!     ├─ paging        the page tables, and the one way to each of them
+//!     ├─ direct_map    the bootloader's map of all memory, cut down to LOWMEM
+//!     ├─ kmap          a HIGHMEM frame mapped for a moment (the slot stack: crate kmap-slots)
+//!     ├─ heap          the kernel heap, growing with LOWMEM frames
+//!     └─ zsmalloc_backend  zsmalloc's pages: frames, kmap, atomic sections
+//!   ramdisk            the page corpus the bootloader loaded; moved out of LOWMEM at boot
+//!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
+//!   qemu               leaving QEMU with an exit code
+//! ```
+//!
+//! The kernel depends on what it teaches: zsmalloc and zram, the x86_64 and
+//! bootloader crates, and three small crates of its own logic that need no
+//! hardware and are tested on the host (and under Miri): `buddy`,
+//! `kmap-slots` and `boot-options`. The tests and the benchmark are other
+//! crates, so the demo kernel carries neither.
 #![no_std]
 #![feature(abi_x86_interrupt)]
 
