@@ -15,8 +15,8 @@
 //! zsmalloc's own metadata (zspage records, handle table) is ordinary heap
 //! memory, and the kernel heap lives in LOWMEM, as in Linux.
 //!
-//! The methods on the map-window path are `#[inline]`, as are the kmap and
-//! interrupt functions they call: zsmalloc's code is generic, so it is
+//! The backend's methods are `#[inline]`, as are the kmap and interrupt
+//! functions they call: zsmalloc's code is generic, so it is
 //! compiled in the crate that uses the pool (the demo here, or the benchmark
 //! kernel), and calls from there into this crate are only inlined when the
 //! callee says so.
@@ -54,6 +54,7 @@ impl KernelPages {
         )
     }
 
+    #[inline]
     fn counter(&self, frame: Frame) -> &AtomicUsize {
         match frame::zone_of(frame) {
             Zone::Low => &self.frames_in_use[0],
@@ -66,12 +67,14 @@ impl Backend for KernelPages {
     type Page = Frame;
     type AtomicState = InterruptsOff;
 
+    #[inline]
     fn alloc_page(&self) -> Result<Frame, OutOfPages> {
         let frame = frame::allocate(self.flags).map_err(|_| OutOfPages)?;
         self.counter(frame).fetch_add(1, Ordering::Relaxed);
         Ok(frame)
     }
 
+    #[inline]
     unsafe fn free_page(&self, page: Frame) {
         self.counter(page).fetch_sub(1, Ordering::Relaxed);
         if let Err(error) = frame::free(page) {
