@@ -13,9 +13,9 @@
 //!   leave:  depth 1 → 0?  IN_WINDOW = false, longest = max(longest, rdtsc - window_start),
 //!                         then sti if interrupts were on before the outermost enter
 //!
-//!   a = enter()  b = enter()  leave(a)  leave(b)
-//!   IF: on ──┐                                ┌── on      (windows dropped out of
-//!            └──── off ──────────────────────-┘          order: still off until the last)
+//!   a = enter()   b = enter()   leave(a)   leave(b)
+//!   IF: on → off  off           off        off → on      windows closed out of order:
+//!                                                        off until the last one ends
 //! ```
 //!
 //! Each open section is an [`InterruptsOff`] token: `enter` is the only way

@@ -8,11 +8,11 @@
 //!
 //! ```text
 //!   PageTables (this module; after boot behind a lock)      kmap (memory::kmap)
-//!   ┌──────────────────────────────────────────────────┐    ┌───────────────────────┐
+//!   ┌───────────────────────────────────────────────────┐    ┌───────────────────────┐
 //!   │ level 4 ─► level 3 ─► level 2 ─► level 1 ...      │    │ the level-1 table of  │
 //!   │ direct map, kernel image, stack, ramdisk, heap;   │    │ the kmap window: one  │
 //!   │ the level-2 entry that points at kmap's table ────┼───►│ entry per slot        │
-//!   └──────────────────────────────────────────────────┘    └───────────────────────┘
+//!   └───────────────────────────────────────────────────┘    └───────────────────────┘
 //! ```
 //!
 //! 1. At boot, `memory::init` takes the bootloader's tables once
