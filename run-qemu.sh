@@ -4,7 +4,7 @@
 #   ./run-qemu.sh [OPTIONS]     boot the demo kernel in QEMU (options: ./run-qemu.sh --help)
 #   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
-#   ./run-qemu.sh miri          the zsmalloc tests under Miri;  ./run-qemu.sh lint   fmt + clippy
+#   ./run-qemu.sh miri          the no_std crates' tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #   ./run-qemu.sh plot LOG... [-o DIR]   SVG charts from the report lines of saved runs
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
@@ -75,8 +75,8 @@ run_tests() {
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc, zram, bench, plot =="
-        cargo test -p zsmalloc -p zram -p bench -p plot -- "${filter[@]}" || status=1
+        echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, plot =="
+        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -93,20 +93,21 @@ case "${1:-}" in
         run_tests "$@"
         ;;
     miri)
-        # The zsmalloc crate's host tests under Miri (undefined-behaviour checker);
-        # the tests shrink their sizes under cfg(miri). Takes a few minutes.
+        # The host tests of the no_std crates under Miri (undefined-behaviour
+        # checker); the tests shrink their sizes under cfg(miri). Takes a few minutes.
         shift
         setup
         cargo miri test -p zsmalloc -- "$@"
+        cargo miri test -p buddy -p kmap-slots -p boot-options -- "$@"
         ;;
     lint)
         # Formatting and clippy, as CI checks them.
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench -p plot --all-targets -- -D warnings
+        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
-        cargo clippy -p kernel --target x86_64-unknown-none -- -D warnings
+        cargo clippy -p kernel -p kernel-tests -p kernel-bench --target x86_64-unknown-none -- -D warnings
         ;;
     bench)
         # Host half (parts 1, 2 and 4 in ns), then the in-QEMU half (parts 3
@@ -120,7 +121,7 @@ case "${1:-}" in
             [ "${arguments[i]}" = --corpus ] && corpus=(--corpus "${arguments[i + 1]:-}")
         done
         cargo run --quiet --release -p bench -- "$@"
-        exec cargo run --quiet --release -p boot -- --option bench --lowmem 128M "${corpus[@]}"
+        exec cargo run --quiet --release -p boot -- --bench --lowmem 128M "${corpus[@]}"
         ;;
     plot)
         # Charts from saved logs. Paths are the caller's: relative ones are

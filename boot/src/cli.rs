@@ -6,11 +6,12 @@ use crate::{Firmware, Kernel};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The help text (`--help`).
 pub const USAGE: &str = "\
 usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
        run-qemu.sh bench [--corpus FILE]   the benchmark, on the host and in QEMU
-       run-qemu.sh miri | lint        zsmalloc's tests under Miri | fmt and clippy
+       run-qemu.sh miri | lint        the no_std crates' tests under Miri | fmt and clippy
        run-qemu.sh plot LOG... [-o DIR]   SVG charts from saved runs' report lines
 
 options:
@@ -30,6 +31,8 @@ options:
   --zsmalloc NAME   the demo's zsmalloc configuration: efficient (default), linux4 or linux8
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
+  --bench           boot the benchmark kernel (the in-QEMU half of run-qemu.sh bench;
+                    it measures the corpus given by --corpus, or the default one)
   --timeout SECONDS kill QEMU after this many seconds; 0: no limit (default: the demo
                     120 s + 5 s per MiB of corpus, the test kernel 600 s, none with --gdb)
   --option KEY=VAL  pass a raw boot option to the kernel
@@ -42,7 +45,9 @@ environment:
 /// What the user asked for.
 #[derive(Debug)]
 pub struct Arguments {
+    /// The virtual machine to start.
     pub machine: Machine,
+    /// The kernel to boot in it.
     pub kernel: Kernel,
     /// `--corpus FILE`.
     pub corpus: Option<PathBuf>,
@@ -108,6 +113,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             }
             "--gdb" => machine.gdb = true,
             "--tests" => kernel = Kernel::Tests,
+            "--bench" => kernel = Kernel::Bench,
             "--filter" => machine
                 .options
                 .push(format!("test-filter={}", value_of("--filter", &mut words)?)),
@@ -144,6 +150,9 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 .into(),
         );
     }
+    if built_in && kernel != Kernel::Demo {
+        return Err("--built-in is the demo's workload; the other kernels take none".into());
+    }
     Ok(Arguments {
         machine,
         kernel,
@@ -156,13 +165,14 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
 }
 
 impl Arguments {
-    /// What the run loads: the corpus of `corpus_bytes` (when the demo has
-    /// one), the built-in workload, or nothing (the test kernel).
+    /// What the run loads: the corpus of `corpus_bytes` (when the demo or
+    /// the benchmark has one), the built-in workload, or nothing (the test
+    /// kernel).
     pub fn workload(&self, corpus_bytes: Option<u64>) -> Workload {
         match (self.kernel, corpus_bytes) {
             (Kernel::Tests, _) => Workload::Tests,
-            (Kernel::Demo, Some(bytes)) => Workload::Corpus { bytes },
-            (Kernel::Demo, None) => Workload::BuiltIn,
+            (Kernel::Demo | Kernel::Bench, Some(bytes)) => Workload::Corpus { bytes },
+            (Kernel::Demo | Kernel::Bench, None) => Workload::BuiltIn,
         }
     }
 
@@ -197,7 +207,7 @@ mod tests {
 
     #[test]
     fn options_reach_the_machine() {
-        let arguments = parse(&["--uefi", "--memory", "1G", "--lowmem", "16M", "--kvm"]).unwrap();
+        let arguments = parse(&["--uefi", "--memory", "1G", "--lowmem", "16", "--kvm"]).unwrap();
         assert_eq!(arguments.machine.firmware, Firmware::Uefi);
         assert_eq!(arguments.machine.memory_mib, 1024);
         assert!(arguments.machine.kvm);
@@ -245,6 +255,16 @@ mod tests {
     fn the_test_kernel_always_gets_a_filter() {
         let arguments = parse(&["--tests"]).unwrap();
         assert_eq!(arguments.machine.options, vec!["test-filter=".to_string()]);
+    }
+
+    #[test]
+    fn the_benchmark_kernel_is_chosen_with_bench() {
+        let arguments = parse(&["--bench", "--corpus", "pages"]).unwrap();
+        assert_eq!(arguments.kernel, Kernel::Bench);
+        assert_eq!(arguments.corpus, Some(PathBuf::from("pages")));
+        assert!(parse(&["--bench", "--built-in"])
+            .unwrap_err()
+            .contains("demo's workload"));
     }
 
     #[test]

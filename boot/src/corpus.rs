@@ -21,7 +21,9 @@ pub fn default_corpus() -> PathBuf {
 /// A corpus ready to be a ramdisk: an uncompressed file of whole pages.
 #[derive(Debug)]
 pub struct Corpus {
+    /// The file to load (the decompressed copy of a `.gz`).
     pub path: PathBuf,
+    /// Its size in bytes (whole pages).
     pub bytes: u64,
     /// The file was decompressed by us and is deleted on drop.
     temporary: bool,
@@ -36,6 +38,7 @@ impl Drop for Corpus {
 }
 
 impl Corpus {
+    /// Its size in pages.
     pub fn pages(&self) -> u64 {
         self.bytes / PAGE_SIZE
     }

@@ -1,5 +1,9 @@
 //! The host side of zsmalloc-os.
 //!
+//! cargo builds the three kernels (demo, tests, benchmark) for
+//! x86_64-unknown-none as artifact dependencies of this crate (`build.rs`
+//! hands their paths to the code); then:
+//!
 //! ```text
 //!   kernel ELF ──► image.rs: BIOS or UEFI disk image (bootloader crate),
 //!                            optional ramdisk (a page corpus)
@@ -25,8 +29,11 @@ use std::path::PathBuf;
 pub enum Kernel {
     /// The demo kernel (`kernel/src/main.rs`).
     Demo,
-    /// The test kernel (`kernel/src/bin/kernel_tests.rs`).
+    /// The test kernel (crate `kernel-tests`).
     Tests,
+    /// The benchmark kernel (crate `kernel-bench`): the in-QEMU half of
+    /// `./run-qemu.sh bench`.
+    Bench,
 }
 
 impl Kernel {
@@ -35,6 +42,7 @@ impl Kernel {
         PathBuf::from(match self {
             Kernel::Demo => env!("KERNEL_PATH"),
             Kernel::Tests => env!("KERNEL_TESTS_PATH"),
+            Kernel::Bench => env!("KERNEL_BENCH_PATH"),
         })
     }
 }
@@ -42,6 +50,8 @@ impl Kernel {
 /// How the machine boots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Firmware {
+    /// Legacy BIOS (SeaBIOS, QEMU's default): an MBR disk image.
     Bios,
+    /// UEFI (Debian's OVMF): a GPT disk image with a FAT partition.
     Uefi,
 }

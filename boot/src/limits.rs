@@ -135,7 +135,7 @@ fn firmware_name(firmware: Firmware) -> &'static str {
 pub fn default_timeout(kernel: Kernel, workload: Workload) -> Duration {
     match kernel {
         Kernel::Tests => TESTS_TIMEOUT,
-        Kernel::Demo => {
+        Kernel::Demo | Kernel::Bench => {
             let mib = u32::try_from(workload.pages_mib()).unwrap_or(u32::MAX);
             DEMO_TIMEOUT_BASE.saturating_add(DEMO_TIMEOUT_PER_MIB.saturating_mul(mib))
         }
@@ -146,7 +146,7 @@ pub fn default_timeout(kernel: Kernel, workload: Workload) -> Duration {
 pub fn timeout_hint(kernel: Kernel, workload: Workload, limit: Duration) -> String {
     let rule = match kernel {
         Kernel::Tests => format!("{} s for the test kernel", TESTS_TIMEOUT.as_secs()),
-        Kernel::Demo => format!(
+        Kernel::Demo | Kernel::Bench => format!(
             "{} s + {} s per MiB of corpus, for {}",
             DEMO_TIMEOUT_BASE.as_secs(),
             DEMO_TIMEOUT_PER_MIB.as_secs(),

@@ -72,10 +72,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The demo stores a corpus (the default one unless `--corpus` or
-/// `--built-in`); guest RAM is sized to it unless `--memory` was given.
+/// The demo and the benchmark kernel store a corpus (the default one unless
+/// `--corpus`, or for the demo `--built-in`); guest RAM is sized to it unless
+/// `--memory` was given.
 fn choose_corpus(arguments: &mut Arguments) -> Result<Option<Corpus>, String> {
-    if arguments.kernel != Kernel::Demo || arguments.built_in {
+    if arguments.kernel == Kernel::Tests || arguments.built_in {
         return Ok(None);
     }
     let path = arguments

@@ -8,7 +8,7 @@
 //!     -serial stdio -display none            the console is the serial port
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
-//!     -fw_cfg name=opt/zsmalloc-os/options   boot options (kernel: boot_options.rs)
+//!     -fw_cfg name=opt/zsmalloc-os/options   boot options (their format: crate boot-options)
 //!     -icount shift=0,align=off,sleep=off    only with --icount: the instruction-count clock
 //!     $QEMU_EXTRA_ARGS                       anything else, split on whitespace, last
 //! ```
@@ -45,6 +45,7 @@ const OVMF_CANDIDATES: &[&str] = &[
 /// How to run the virtual machine.
 #[derive(Clone, Debug)]
 pub struct Machine {
+    /// BIOS or UEFI.
     pub firmware: Firmware,
     /// Guest RAM in MiB.
     pub memory_mib: u64,
@@ -109,6 +110,7 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// Did the kernel report success?
     pub fn is_success(&self) -> bool {
         *self == Ending::Success
     }
@@ -135,7 +137,9 @@ impl Ending {
 /// What a run printed and how it ended.
 #[derive(Clone, Debug)]
 pub struct Outcome {
+    /// How the run ended.
     pub ending: Ending,
+    /// Everything the kernel printed on its serial console.
     pub output: String,
 }
 
@@ -171,14 +175,12 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
     ]);
     command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     let options = machine.options.join(" ");
-    anyhow::ensure!(
-        !options.contains(','),
-        "boot options may not contain commas: {options}"
-    );
+    boot_options::check(&options).map_err(|error| anyhow::anyhow!("{error}: {options}"))?;
     if !options.is_empty() {
-        command
-            .arg("-fw_cfg")
-            .arg(format!("name=opt/zsmalloc-os/options,string={options}"));
+        command.arg("-fw_cfg").arg(format!(
+            "name={},string={options}",
+            boot_options::FW_CFG_FILE
+        ));
     }
     anyhow::ensure!(
         !(machine.kvm && machine.icount),

@@ -130,7 +130,7 @@ fn reports_a_failing_test() -> Result<(), String> {
         (
             outcome
                 .output
-                .contains("test testing::tests::deliberately_fails ... FAILED"),
+                .contains("test self_test::deliberately_fails ... FAILED"),
             "the failing test's line",
         ),
         (
@@ -163,7 +163,7 @@ fn kills_a_hung_kernel() -> Result<(), String> {
         (
             outcome
                 .output
-                .contains("test testing::tests::deliberately_hangs ... "),
+                .contains("test self_test::deliberately_hangs ... "),
             "the hung test started",
         ),
     ];

@@ -1,34 +1,31 @@
-//! Boot options: `key=value` words handed to the kernel by the host runner.
-//!
-//! The bootloader has no kernel command line, so the runner (`boot`) passes
-//! one through QEMU's *firmware configuration* device, fw_cfg, as the file
-//! `opt/zsmalloc-os/options`:
+//! Boot options: the `key=value` words the host runner hands the kernel
+//! through QEMU's fw_cfg device (their format, the file's name and the known
+//! keys: the `boot-options` crate, shared with the host).
 //!
 //! ```text
-//!   qemu ... -fw_cfg name=opt/zsmalloc-os/options,string="test-filter=frame lowmem=32M"
-//!
 //!   port 0x510 (16-bit, write)  select an item by key
 //!   port 0x511 (8-bit, read)    read the selected item byte by byte
-//!   key 0x0019                  the file directory: count, then 64-byte entries
-//!                               { size: u32 BE, key: u16 BE, reserved: u16, name: [u8; 56] }
+//!   key 0x0000                  the signature "QEMU"
+//!   key 0x0019                  the file directory → the options file's key
 //! ```
 //!
 //! The options are read once at boot into a static buffer (the heap does not
-//! exist yet) and looked up with [`get`]. Known keys: `test-filter`, `lowmem`,
-//! `log`, `timer-hz`, `demo`.
+//! exist yet) and looked up with [`get`].
 
+use ::boot_options::{FileEntry, FW_CFG_FILE, MAX_LENGTH};
 use spin::Once;
 use x86_64::instructions::port::Port;
+
+/// Parse a size such as `64K`, `32M` or `1G` (see the `boot-options` crate).
+pub use ::boot_options::parse_size;
 
 const SELECTOR_PORT: u16 = 0x510;
 const DATA_PORT: u16 = 0x511;
 const SIGNATURE_KEY: u16 = 0x0000;
 const FILE_DIRECTORY_KEY: u16 = 0x0019;
-const OPTIONS_FILE: &[u8] = b"opt/zsmalloc-os/options";
-const MAX_OPTIONS_LENGTH: usize = 1024;
 
 struct Options {
-    text: [u8; MAX_OPTIONS_LENGTH],
+    text: [u8; MAX_LENGTH],
     length: usize,
 }
 
@@ -48,14 +45,8 @@ fn read_bytes(buffer: &mut [u8]) {
     }
 }
 
-fn read_u32_big_endian() -> u32 {
-    let mut bytes = [0; 4];
-    read_bytes(&mut bytes);
-    u32::from_be_bytes(bytes)
-}
-
-/// Find a fw_cfg file by name: its (key, size).
-fn find_file(name: &[u8]) -> Option<(u16, usize)> {
+/// Find the fw_cfg file `name`: its directory entry.
+fn find_file(name: &[u8]) -> Option<FileEntry> {
     select(SIGNATURE_KEY);
     let mut signature = [0; 4];
     read_bytes(&mut signature);
@@ -63,38 +54,33 @@ fn find_file(name: &[u8]) -> Option<(u16, usize)> {
         return None;
     }
     select(FILE_DIRECTORY_KEY);
-    let count = read_u32_big_endian();
-    for _ in 0..count {
-        let mut entry = [0u8; 64];
-        read_bytes(&mut entry);
-        let size = u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]) as usize;
-        let key = u16::from_be_bytes([entry[4], entry[5]]);
-        let entry_name = &entry[8..];
-        let name_length = entry_name.iter().position(|&byte| byte == 0).unwrap_or(56);
-        if &entry_name[..name_length] == name {
-            return Some((key, size));
-        }
-    }
-    None
+    let mut count = [0; 4];
+    read_bytes(&mut count);
+    (0..u32::from_be_bytes(count)).find_map(|_| {
+        let mut bytes = [0; FileEntry::SIZE];
+        read_bytes(&mut bytes);
+        let entry = FileEntry::parse(&bytes);
+        (entry.name() == name).then_some(entry)
+    })
 }
 
 /// Read the options from fw_cfg (once; later calls do nothing).
 pub fn init() {
     OPTIONS.call_once(|| {
         let mut options = Options {
-            text: [0; MAX_OPTIONS_LENGTH],
+            text: [0; MAX_LENGTH],
             length: 0,
         };
-        if let Some((key, size)) = find_file(OPTIONS_FILE) {
-            options.length = size.min(MAX_OPTIONS_LENGTH);
-            select(key);
+        if let Some(file) = find_file(FW_CFG_FILE.as_bytes()) {
+            options.length = (file.size as usize).min(MAX_LENGTH);
+            select(file.key);
             read_bytes(&mut options.text[..options.length]);
         }
         options
     });
 }
 
-/// The whole option string (empty if none was given).
+/// The whole option line (empty if none was given).
 pub fn text() -> &'static str {
     OPTIONS
         .get()
@@ -105,47 +91,5 @@ pub fn text() -> &'static str {
 
 /// The value of option `key`, if given (`key=value`; a bare `key` gives "").
 pub fn get(key: &str) -> Option<&'static str> {
-    text()
-        .split_whitespace()
-        .find_map(|word| match word.split_once('=') {
-            Some((name, value)) if name == key => Some(value),
-            None if word == key => Some(""),
-            _ => None,
-        })
-}
-
-/// Parse a size such as `4096`, `64K`, `32M` or `1G` into bytes.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let (digits, multiplier) = match text.as_bytes().last()? {
-        b'K' | b'k' => (&text[..text.len() - 1], 1 << 10),
-        b'M' | b'm' => (&text[..text.len() - 1], 1 << 20),
-        b'G' | b'g' => (&text[..text.len() - 1], 1 << 30),
-        _ => (text, 1),
-    };
-    digits.parse::<u64>().ok()?.checked_mul(multiplier)
-}
-
-mod tests {
-    use super::parse_size;
-
-    fn sizes_parse_with_suffixes() {
-        assert_eq!(parse_size("4096"), Some(4096));
-        assert_eq!(parse_size("64K"), Some(64 << 10));
-        assert_eq!(parse_size("32M"), Some(32 << 20));
-        assert_eq!(parse_size("2g"), Some(2 << 30));
-        assert_eq!(parse_size("M"), None);
-        assert_eq!(parse_size("12X"), None);
-        assert_eq!(parse_size(""), None);
-    }
-    crate::kernel_test!(sizes_parse_with_suffixes);
-
-    fn the_runner_passed_its_options() {
-        // The host always passes at least `test-filter=...` to the test kernel.
-        assert!(
-            super::get("test-filter").is_some(),
-            "options: {:?}",
-            super::text()
-        );
-    }
-    crate::kernel_test!(the_runner_passed_its_options);
+    ::boot_options::get(text(), key)
 }

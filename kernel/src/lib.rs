@@ -1,22 +1,61 @@
-//! The zsmalloc-os kernel library.
+//! # kernel — the zsmalloc-os kernel library
 //!
-//! Both kernel binaries — the demo (`src/main.rs`) and the test kernel
-//! (`src/bin/kernel_tests.rs`) — are thin entry points over this library:
+//! Three kernels are thin entry points over this library, each its own
+//! binary with its own panic handler:
+//!
+//! ```text
+//!   kernel        (src/main.rs)         the demo: a zram-like store on zsmalloc, on a page corpus
+//!   kernel-tests  (crate kernel-tests)  the kernel's tests, run in QEMU
+//!   kernel-bench  (crate kernel-bench)  the in-QEMU half of the benchmark
+//! ```
+//!
+//! All three boot the same way, then go their own way:
 //!
 //! ```text
 //!   bootloader ──► entry point ──► kernel::init(boot_info)
-//!                                    ├─ console      COM1 serial port, print!/println!, log levels
+//!                                    ├─ console      COM1 serial port
 //!                                    ├─ gdt          segments, TSS, double-fault stack
-//!                                    ├─ interrupts   IDT, exception handlers, PIC, timer
-//!                                    ├─ memory       frames (LOWMEM/HIGHMEM), direct map, kmap, heap
+//!                                    ├─ interrupts   IDT and exception handlers
+//!                                    ├─ boot_options key=value options from QEMU's fw_cfg; log level
+//!                                    ├─ memory       frames, page tables, direct map, kmap, heap
 //!                                    ├─ ramdisk      the page corpus the bootloader loaded
-//!                                    └─ boot_options key=value options from QEMU's fw_cfg
-//!                                  then the demo (`compressed_ram`: zsmalloc + a zram-like
-//!                                  store), or the test runner (`testing`)
+//!                                    └─ interrupts   PIC and timer, then interrupts on
+//!                                  ──► the demo, the test runner, or the benchmark
 //! ```
+//!
+//! ## Module map
+//!
+//! ```text
+//!   console            COM1 serial port, print!/println!
+//!   log                error!/warn!/info!/debug!, level from the boot option log=
+//!   gdt                segments, TSS, the double-fault stack
+//!   interrupts         IDT, exception handlers, the fault hook
+//!     ├─ pic           the 8259 pair, remapped to vectors 32..47
+//!     ├─ timer         the PIT: ticks and the tick observer
+//!     └─ atomic        atomic sections: interrupts off, nested in any order, measured
+//!   tsc                the cycle counter, calibrated against the PIT
+//!   boot_options       key=value options from fw_cfg (their format: crate boot-options)
+//!   memory             LOWMEM and HIGHMEM, like a 32-bit Linux kernel
+//!     ├─ frame         frames, zones, GFP flags: allocate and free
+//!     ├─ frame_table   the frame table and each zone's allocator, built at boot
+//!     │                (the algorithm: crate buddy)
+//!     ├─ paging        the page tables, and the one way to each of them
+//!     ├─ direct_map    the bootloader's map of all memory, cut down to LOWMEM
+//!     ├─ kmap          a HIGHMEM frame mapped for a moment (the slot stack: crate kmap-slots)
+//!     ├─ heap          the kernel heap, growing with LOWMEM frames
+//!     └─ zsmalloc_backend  zsmalloc's pages: frames, kmap, atomic sections
+//!   ramdisk            the page corpus the bootloader loaded; moved out of LOWMEM at boot
+//!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
+//!   qemu               leaving QEMU with an exit code
+//! ```
+//!
+//! The kernel depends on what it teaches: zsmalloc and zram, the x86_64 and
+//! bootloader crates, and three small crates of its own logic that need no
+//! hardware and are tested on the host (and under Miri): `buddy`,
+//! `kmap-slots` and `boot-options`. The tests and the benchmark are other
+//! crates, so the demo kernel carries neither.
 #![no_std]
 #![feature(abi_x86_interrupt)]
-#![feature(used_with_arg)]
 
 extern crate alloc;
 
@@ -29,11 +68,11 @@ pub mod log;
 pub mod memory;
 pub mod qemu;
 pub mod ramdisk;
-pub mod testing;
 pub mod tsc;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};
 use bootloader_api::BootInfo;
+use core::panic::PanicInfo;
 
 /// What we ask of the bootloader: a direct map of physical memory (placed by
 /// the bootloader; `memory::init` cuts it down to LOWMEM) and a kernel stack
@@ -55,10 +94,21 @@ pub fn init(boot_info: &'static mut BootInfo) {
     gdt::init();
     interrupts::init_idt();
     boot_options::init();
+    log::init_from_boot_options();
     memory::init(boot_info);
     ramdisk::init(boot_info);
     interrupts::init_timer_and_pic(interrupts::DEFAULT_TIMER_HZ);
     x86_64::instructions::interrupts::enable();
+}
+
+/// What the demo and benchmark kernels do when they panic: report on the
+/// console and end QEMU with failure. (The test kernel's runner instead
+/// records a panic as the running test's outcome and goes on.)
+pub fn report_panic_and_exit(info: &PanicInfo) -> ! {
+    x86_64::instructions::interrupts::disable();
+    console::force_unlock();
+    println!("\nKERNEL PANIC: {}", info);
+    qemu::exit(qemu::ExitCode::Failed)
 }
 
 /// Halt the CPU until the next interrupt, forever.

@@ -11,9 +11,13 @@ use core::sync::atomic::{AtomicU8, Ordering};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Level {
+    /// Something failed.
     Error = 1,
+    /// Something is wrong but the kernel goes on (a bad option, say).
     Warn = 2,
+    /// What the kernel is doing (the default level).
     Info = 3,
+    /// Details for whoever is debugging.
     Debug = 4,
 }
 
@@ -41,6 +45,20 @@ impl Level {
 
 static MAX_LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
+/// Set the level from the boot option `log=LEVEL`, if given (an unknown
+/// level is reported and ignored).
+pub fn init_from_boot_options() {
+    if let Some(text) = crate::boot_options::get("log") {
+        match Level::parse(text) {
+            Some(level) => set_max_level(level),
+            None => write(
+                Level::Warn,
+                format_args!("log={}: not a level (error, warn, info, debug)", text),
+            ),
+        }
+    }
+}
+
 /// Drop every line less important than `level`.
 pub fn set_max_level(level: Level) {
     MAX_LEVEL.store(level as u8, Ordering::Relaxed);
@@ -58,11 +76,15 @@ pub fn write(level: Level, arguments: fmt::Arguments) {
     }
 }
 
+/// Log a line at [`Level::Error`](log::Level::Error), formatted like `println!`.
 #[macro_export]
 macro_rules! error { ($($argument:tt)*) => ($crate::log::write($crate::log::Level::Error, format_args!($($argument)*))); }
+/// Log a line at [`Level::Warn`](log::Level::Warn).
 #[macro_export]
 macro_rules! warn { ($($argument:tt)*) => ($crate::log::write($crate::log::Level::Warn, format_args!($($argument)*))); }
+/// Log a line at [`Level::Info`](log::Level::Info).
 #[macro_export]
 macro_rules! info { ($($argument:tt)*) => ($crate::log::write($crate::log::Level::Info, format_args!($($argument)*))); }
+/// Log a line at [`Level::Debug`](log::Level::Debug).
 #[macro_export]
 macro_rules! debug { ($($argument:tt)*) => ($crate::log::write($crate::log::Level::Debug, format_args!($($argument)*))); }

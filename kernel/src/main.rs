@@ -5,6 +5,7 @@
 #![no_main]
 
 use bootloader_api::{entry_point, BootInfo};
+use core::panic::PanicInfo;
 use kernel::compressed_ram::{demo, workload::Workload};
 use kernel::qemu::{exit, ExitCode};
 use kernel::{info, interrupts, memory, println, tsc};
@@ -35,9 +36,6 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "TSC: {} MHz (calibrated against the PIT)",
         cycles_per_second / 1_000_000
     );
-    if kernel::boot_options::get("bench").is_some() {
-        run_benchmark();
-    }
     let verified = demo::run(&workload());
     info!("kernel heap: {}", memory::heap::statistics());
     if verified {
@@ -49,18 +47,9 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     }
 }
 
-/// `./run-qemu.sh bench`: the in-QEMU parts of the benchmark, then exit.
-fn run_benchmark() -> ! {
-    match kernel::ramdisk::contents() {
-        Some(corpus) => {
-            kernel::compressed_ram::benchmark::run(corpus);
-            exit(ExitCode::Success)
-        }
-        None => {
-            kernel::error!("the benchmark needs a page corpus as the ramdisk");
-            exit(ExitCode::Failed)
-        }
-    }
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    kernel::report_panic_and_exit(info)
 }
 
 fn show_timer_ticks(count: usize) {

@@ -17,7 +17,9 @@ use x86_64::instructions::port::Port;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum ExitCode {
+    /// Every page verified, every test passed: QEMU exits with 33.
     Success = 0x10,
+    /// A failed test, a page that did not verify, a panic: QEMU exits with 35.
     Failed = 0x11,
 }
 

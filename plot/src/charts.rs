@@ -23,12 +23,15 @@ use crate::records::{Record, Run};
 pub struct Figure {
     /// File name, e.g. `efficiency.svg`.
     pub file: String,
+    /// The SVG document.
     pub svg: String,
 }
 
 /// A chart: its name (for messages) and the function that draws it.
 pub struct Chart {
+    /// Its name, as messages print it.
     pub name: &'static str,
+    /// Draws its figures from the runs, or says why it cannot.
     pub make: fn(&[Run]) -> Result<Vec<Figure>, String>,
 }
 

@@ -20,19 +20,24 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// One line or one colour of bars: a value per category (None: no data).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
+    /// The legend's text.
     pub name: String,
+    /// One value per category.
     pub values: Vec<Option<f64>>,
 }
 
 /// What a chart shows.
 #[derive(Clone, Debug)]
 pub struct Table {
+    /// The chart's title.
     pub title: String,
     /// The y axis' description (with its unit), and the x axis' if any.
     pub y_label: String,
+    /// The x axis' description, if it needs one.
     pub x_label: Option<String>,
     /// The x axis' categories, left to right.
     pub categories: Vec<String>,
+    /// The lines or bar colours.
     pub series: Vec<Series>,
     /// Logarithmic y axis (for values of very different sizes).
     pub log_scale: bool,

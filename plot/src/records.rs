@@ -37,7 +37,9 @@ fn record_kind(line: &str) -> Option<(&str, &str)> {
 /// One report line: its kind (the prefix) and its JSON fields.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
+    /// The prefix, e.g. `ZRAM-REPORT`.
     pub kind: String,
+    /// The JSON object's fields.
     pub fields: Map<String, Value>,
 }
 
@@ -56,8 +58,11 @@ impl Record {
 /// One row of a class table: a size class and what it holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassRow {
+    /// The class's object size in bytes.
     pub size: u64,
+    /// Objects in use.
     pub objects: u64,
+    /// Pages the class holds.
     pub pages: u64,
 }
 
@@ -67,6 +72,7 @@ pub struct Run {
     /// Who produced it: the zsmalloc configuration the log names, else the
     /// log file's name (with `#2`, `#3` for later runs in the same file).
     pub name: String,
+    /// Its report lines, in order.
     pub records: Vec<Record>,
     /// The class table printed with the last phase, if any.
     pub classes: Vec<ClassRow>,

@@ -13,10 +13,11 @@
 //! The demo's verdict is QEMU's exit code: success only if every page read
 //! back equal to what was written.
 
-use super::backend::KernelPages;
+use super::new_store;
 use super::report::{print_phase, PhaseFigures};
 use super::workload::{Random, Workload};
-use super::{interrupts_off, new_store};
+use crate::interrupts::atomic;
+use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::PAGE_SIZE;
 use crate::tsc;
 use alloc::vec;
@@ -53,7 +54,7 @@ pub fn run(workload: &Workload) -> bool {
         page: [0; PAGE_SIZE],
         reference: [0; PAGE_SIZE],
     };
-    interrupts_off::start_checking();
+    atomic::start_checking();
     let fill = demo.fill();
     print_phase("fill", &demo.store, &fill);
     let churn = demo.churn();

@@ -3,24 +3,18 @@
 //!
 //! ```text
 //!   demo.rs ──► zram::CompressedStore ──► zsmalloc::Pool<KernelPages>
-//!                                              │ backend.rs
+//!                                              │ memory::zsmalloc_backend
 //!                                              ├─ frame allocator (HIGHMEM first)
 //!                                              ├─ kmap (HIGHMEM frames mapped on demand)
-//!                                              └─ interrupts_off.rs (map windows: cli, measured)
+//!                                              └─ interrupts::atomic (map windows: cli, measured)
 //! ```
 
-pub mod backend;
-pub mod benchmark;
 pub mod demo;
-pub mod high_order;
-pub mod interrupts_off;
 pub mod report;
 pub mod workload;
 
-mod tests;
-
 use crate::memory::frame::GFP_HIGHUSER;
-use backend::KernelPages;
+use crate::memory::zsmalloc_backend::KernelPages;
 use zram::CompressedStore;
 use zsmalloc::{Config, Pool};
 

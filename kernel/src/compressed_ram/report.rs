@@ -8,9 +8,9 @@
 //! Field names follow Linux's mm_stat (bytes for sizes, pages for counts);
 //! see `zram::stats` for their meaning.
 
-use super::backend::KernelPages;
-use super::interrupts_off;
-use crate::memory::{frame, kmap};
+use crate::interrupts::atomic;
+use crate::memory::zsmalloc_backend::KernelPages;
+use crate::memory::{frame, kmap, PAGE_SIZE};
 use crate::{println, tsc};
 use zram::CompressedStore;
 
@@ -19,16 +19,23 @@ use zram::CompressedStore;
 pub struct PhaseFigures {
     /// Slots written in the phase.
     pub pages: u64,
+    /// Writes the store refused.
     pub failed_writes: u64,
+    /// Slots discarded.
     pub discards: u64,
+    /// Slots read back.
     pub reads: u64,
     /// Pages read back and found equal (of every kind).
     pub verified_pages: u64,
+    /// Pages read back different, or not at all.
     pub failed_pages: u64,
+    /// TSC cycles spent in writes.
     pub write_cycles: u64,
+    /// TSC cycles spent in reads.
     pub read_cycles: u64,
     /// Cycles of the fill phase's writes (pages per second).
     pub fill_cycles: u64,
+    /// Pages compaction gave back.
     pub pages_freed_by_compaction: usize,
     violations_at_start: u64,
 }
@@ -36,13 +43,14 @@ pub struct PhaseFigures {
 impl PhaseFigures {
     /// Begin a phase: the longest-window measurement starts afresh.
     pub fn start() -> Self {
-        interrupts_off::reset_longest();
+        atomic::reset_longest();
         PhaseFigures {
-            violations_at_start: interrupts_off::statistics().violations,
+            violations_at_start: atomic::statistics().violations,
             ..Default::default()
         }
     }
 
+    /// End a phase: the figures as they stand.
     pub fn finish(self) -> Self {
         self
     }
@@ -56,7 +64,7 @@ fn per(total: u64, count: u64) -> u64 {
 pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &PhaseFigures) {
     let statistics = store.statistics();
     let mm = statistics.mm_stat;
-    let windows = interrupts_off::statistics();
+    let windows = atomic::statistics();
     let violations = windows.violations - figures.violations_at_start;
     let cycles_per_write = per(figures.write_cycles, figures.pages);
     let cycles_per_read = per(figures.read_cycles, figures.reads);
@@ -77,13 +85,13 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
     println!(
         "  orig_data_size   {:>12} bytes  ({} pages stored)",
         mm.orig_data_size,
-        mm.orig_data_size / 4096
+        mm.orig_data_size / PAGE_SIZE as u64
     );
     println!("  compr_data_size  {:>12} bytes", mm.compr_data_size);
     println!(
         "  mem_used_total   {:>12} bytes  ({} pages)",
         mm.mem_used_total,
-        mm.mem_used_total / 4096
+        mm.mem_used_total / PAGE_SIZE as u64
     );
     println!("  mem_limit        {:>12} bytes", mm.mem_limit);
     println!("  mem_used_max     {:>12} bytes", mm.mem_used_max);

@@ -24,7 +24,10 @@ pub enum Workload {
     /// A page file in memory (the ramdisk); its length is a multiple of 4096.
     Corpus(&'static [u8]),
     /// `count` generated pages.
-    BuiltIn { count: usize },
+    BuiltIn {
+        /// How many pages.
+        count: usize,
+    },
 }
 
 /// The default size of the built-in workload.
@@ -88,10 +91,12 @@ impl Workload {
 pub struct Random(u64);
 
 impl Random {
+    /// A generator started from `seed`.
     pub fn new(seed: u64) -> Self {
         Random(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
+    /// The next number.
     pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;

@@ -18,10 +18,15 @@
 
 use x86_64::instructions::port::Port;
 
+/// The vector of the master's IRQ 0 (the first vector after the exceptions).
 pub const MASTER_OFFSET: u8 = 32;
+/// The vector of the slave's IRQ 8.
 pub const SLAVE_OFFSET: u8 = MASTER_OFFSET + 8;
+/// The PIT's vector (IRQ 0).
 pub const TIMER_VECTOR: u8 = MASTER_OFFSET;
+/// Where the master's spurious interrupts arrive (IRQ 7).
 pub const MASTER_SPURIOUS_VECTOR: u8 = MASTER_OFFSET + 7;
+/// Where the slave's spurious interrupts arrive (IRQ 15).
 pub const SLAVE_SPURIOUS_VECTOR: u8 = SLAVE_OFFSET + 7;
 
 const MASTER_COMMAND: u16 = 0x20;
@@ -38,9 +43,12 @@ const END_OF_INTERRUPT: u8 = 0x20;
 const MASTER_MASK: u8 = !0b0000_0101;
 const SLAVE_MASK: u8 = 0xFF;
 
+/// One of the two chips.
 #[derive(Clone, Copy, Debug)]
 pub enum Chip {
+    /// IRQ 0..7, ports 0x20/0x21.
     Master,
+    /// IRQ 8..15, ports 0xA0/0xA1, cascaded on the master's IRQ 2.
     Slave,
 }
 

@@ -1,5 +1,4 @@
-//! The direct map, cut down to LOWMEM; and the small page-table toolkit the
-//! rest of `memory` uses.
+//! The direct map, cut down to LOWMEM.
 //!
 //! The bootloader maps *all* physical memory (at least 4 GiB of it) at
 //! `physical_memory_offset`, with 2 MiB pages. A 32-bit Linux kernel cannot
@@ -34,12 +33,14 @@
 //! or above the limit is copied into a LOWMEM frame first ("relocated").
 //! Afterwards the whole TLB is flushed, since the CPU may still cache
 //! translations for the cut range.
+//!
+//! Both walks run once, at boot, and visit every table: they hold
+//! `&mut PageTables`, the owner of the whole tree (see `paging`).
 
-use super::frame::{self, Frame, GFP_KERNEL};
+use super::paging::{flush_entire_tlb, level_4_address, new_table, table_at, PageTables};
 use core::ops::Range;
-use x86_64::registers::control::{Cr3, Cr4, Cr4Flags};
 use x86_64::structures::paging::page_table::{PageTableEntry, PageTableLevel};
-use x86_64::structures::paging::{PageTable, PageTableFlags, PhysFrame};
+use x86_64::structures::paging::{PageTable, PageTableFlags};
 use x86_64::{PhysAddr, VirtAddr};
 
 /// Bytes one entry maps at each level (level 1 = 4 KiB ... level 4 = 512 GiB).
@@ -50,51 +51,6 @@ const fn entry_span(level: PageTableLevel) -> u64 {
 /// Virtual addresses are compared on their low 48 bits (no sign extension).
 const ADDRESS_MASK: u64 = (1 << 48) - 1;
 
-/// The page table stored in LOWMEM frame `address`, through the direct map.
-///
-/// # Safety
-/// `address` must be a page table's frame below the LOWMEM limit, and the
-/// caller must not create another reference to that table while the returned
-/// one is in use (callers hold the page-table lock, or run at boot).
-pub unsafe fn table_at(address: PhysAddr) -> &'static mut PageTable {
-    let virt = super::direct_map_address(address.as_u64())
-        .expect("page tables must live in LOWMEM, inside the direct map");
-    // SAFETY: per this function's contract the direct map covers `address`
-    // (checked above) and holds a page table there, referenced nowhere else.
-    unsafe { &mut *virt.cast::<PageTable>() }
-}
-
-/// A fresh, zeroed LOWMEM frame for a page table.
-fn new_table() -> (Frame, &'static mut PageTable) {
-    let frame = frame::allocate(GFP_KERNEL).expect("no LOWMEM frame left for a page table");
-    // SAFETY: the frame is LOWMEM, just allocated and thus ours alone; an
-    // all-zero page table is valid (no entry present).
-    let table = unsafe { table_at(PhysAddr::new(frame.start_address())) };
-    table.zero();
-    (frame, table)
-}
-
-/// The active level-4 table.
-fn level_4_address() -> PhysAddr {
-    Cr3::read().0.start_address()
-}
-
-/// Flush the whole TLB, global pages included (toggling CR4.PGE does that;
-/// reloading CR3 alone keeps global entries).
-pub fn flush_entire_tlb() {
-    let flags = Cr4::read();
-    if flags.contains(Cr4Flags::PAGE_GLOBAL) {
-        // SAFETY: clearing and restoring PGE changes no mapping; it only
-        // makes the CPU drop every cached translation.
-        unsafe {
-            Cr4::write(flags - Cr4Flags::PAGE_GLOBAL);
-            Cr4::write(flags);
-        }
-    } else {
-        x86_64::instructions::tlb::flush_all();
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Relocating page tables into LOWMEM
 // ---------------------------------------------------------------------------
@@ -103,13 +59,14 @@ pub fn flush_entire_tlb() {
 /// copy every page table that is at or above `lowmem_limit` and still needed
 /// afterwards into LOWMEM, then cut, then flush the TLB. Returns how many
 /// tables were copied. Runs once, at boot.
-pub fn restrict_to_lowmem(lowmem_limit: u64, range: Range<VirtAddr>) -> usize {
+pub(super) fn restrict_to_lowmem(
+    tables: &mut PageTables,
+    lowmem_limit: u64,
+    range: Range<VirtAddr>,
+) -> usize {
     let range = (range.start.as_u64() & ADDRESS_MASK)..(range.end.as_u64() & ADDRESS_MASK);
-    let relocated = relocate_page_tables(lowmem_limit, &range);
-    // SAFETY: all page tables are in LOWMEM now, and this runs at boot,
-    // before anything else edits page tables.
-    let level_4 = unsafe { table_at(level_4_address()) };
-    cut(level_4, PageTableLevel::Four, 0, &range);
+    let relocated = relocate_page_tables(tables, lowmem_limit, &range);
+    cut(tables.level_4(), PageTableLevel::Four, 0, &range);
     flush_entire_tlb();
     relocated
 }
@@ -117,22 +74,25 @@ pub fn restrict_to_lowmem(lowmem_limit: u64, range: Range<VirtAddr>) -> usize {
 /// Copy every page table at or above `lowmem_limit` into LOWMEM, except those
 /// that only map inside `doomed` (they are about to be cut away). Must run
 /// while the direct map still covers all memory.
-fn relocate_page_tables(lowmem_limit: u64, doomed: &Range<u64>) -> usize {
+fn relocate_page_tables(tables: &mut PageTables, lowmem_limit: u64, doomed: &Range<u64>) -> usize {
     let mut moved = 0;
-    let mut level_4 = level_4_address();
+    let level_4 = level_4_address();
     if level_4.as_u64() >= lowmem_limit {
-        level_4 = copy_table(level_4);
+        tables.switch_level_4(copy_table(level_4));
         moved += 1;
-        // SAFETY: the copy holds exactly the same entries as the active
-        // table, so switching to it changes no translation.
-        unsafe { Cr3::write(PhysFrame::containing_address(level_4), Cr3::read().1) };
     }
-    // SAFETY: at boot nothing else references the page tables; the level-4
-    // table is in LOWMEM (moved there just above if needed).
-    let table = unsafe { table_at(level_4) };
-    moved + relocate_children(table, PageTableLevel::Four, 0, lowmem_limit, doomed)
+    moved
+        + relocate_children(
+            tables.level_4(),
+            PageTableLevel::Four,
+            0,
+            lowmem_limit,
+            doomed,
+        )
 }
 
+/// Relocate the children of `table`, a table of the tree whose owner
+/// (`&mut PageTables`) the caller holds for the whole walk.
 fn relocate_children(
     table: &mut PageTable,
     level: PageTableLevel,
@@ -157,9 +117,10 @@ fn relocate_children(
             entry.set_addr(copy_table(entry.addr()), flags);
             moved += 1;
         }
-        // SAFETY: the child table is in LOWMEM now, and only this walk,
-        // which runs at boot, touches page tables.
-        let child = unsafe { table_at(entry.addr()) };
+        // SAFETY: the entry points at a child table of the tree the caller
+        // owns, in LOWMEM now; the walk visits each table once and keeps no
+        // other reference to it.
+        let child = unsafe { &mut *table_at(entry.addr()) };
         moved += relocate_children(child, child_level, start, lowmem_limit, doomed);
     }
     moved
@@ -183,7 +144,8 @@ fn copy_table(source: PhysAddr) -> PhysAddr {
 
 /// Remove every mapping of `range` (4 KiB aligned, low 48 bits) from `table`
 /// (of `level`, mapping from virtual address `base`), splitting huge pages
-/// at its edges.
+/// at its edges. The caller holds the tree's owner (`&mut PageTables`) for
+/// the whole walk.
 fn cut(table: &mut PageTable, level: PageTableLevel, base: u64, range: &Range<u64>) {
     let span = entry_span(level);
     for (index, entry) in table.iter_mut().enumerate() {
@@ -203,9 +165,10 @@ fn cut(table: &mut PageTable, level: PageTableLevel, base: u64, range: &Range<u6
         if entry.flags().contains(PageTableFlags::HUGE_PAGE) {
             split_huge_page(entry, child_level);
         }
-        // SAFETY: the entry points at a table in LOWMEM (relocated, or just
-        // made by the split); the walk runs at boot, alone.
-        let child = unsafe { table_at(entry.addr()) };
+        // SAFETY: the entry points at a table of the caller's tree in LOWMEM
+        // (relocated, or just made by the split); the walk visits each table
+        // once and keeps no other reference to it.
+        let child = unsafe { &mut *table_at(entry.addr()) };
         cut(child, child_level, start, range);
     }
 }
@@ -226,38 +189,4 @@ fn split_huge_page(entry: &mut PageTableEntry, child_level: PageTableLevel) {
     }
     let table_flags = flags - PageTableFlags::HUGE_PAGE - PageTableFlags::GLOBAL;
     entry.set_addr(PhysAddr::new(frame.start_address()), table_flags);
-}
-
-// ---------------------------------------------------------------------------
-// Tables for the kernel's own windows
-// ---------------------------------------------------------------------------
-
-/// The level-1 table that maps `address`, created (with its parents) from
-/// LOWMEM frames if missing. Used to pre-build the kmap slots' table, so
-/// that installing a slot later is a single entry write.
-///
-/// # Safety
-/// The caller must hold the page-table lock (`memory::PAGE_TABLE`) or run
-/// before it exists, and must not keep another reference to the table.
-pub unsafe fn leaf_table_for(address: VirtAddr) -> &'static mut PageTable {
-    // SAFETY: the level-4 table is in LOWMEM; the caller's contract excludes
-    // concurrent page-table edits.
-    let mut table = unsafe { table_at(level_4_address()) };
-    let indices = [address.p4_index(), address.p3_index(), address.p2_index()];
-    for index in indices {
-        let entry = &mut table[index];
-        if entry.is_unused() {
-            let (frame, _) = new_table();
-            let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
-            entry.set_addr(PhysAddr::new(frame.start_address()), flags);
-        }
-        assert!(
-            !entry.flags().contains(PageTableFlags::HUGE_PAGE),
-            "{:#x} is inside a huge page",
-            address.as_u64()
-        );
-        // SAFETY: as above; the entry points at a LOWMEM table.
-        table = unsafe { table_at(entry.addr()) };
-    }
-    table
 }

@@ -18,16 +18,17 @@
 //!
 //! The allocator disables interrupts while it holds the heap lock, so an
 //! interrupt handler can never deadlock on it. Lock order: heap, then the
-//! page table (`memory::PAGE_TABLE`), then the frame allocator.
+//! page tables (`paging::with`), then the frame allocator.
 
-use super::frame::{self, PageTableFrames, GFP_KERNEL};
+use super::frame::{self, GFP_KERNEL};
+use super::{paging, PAGE_SIZE};
 use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::ptr::NonNull;
 use linked_list_allocator::Heap;
 use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
-use x86_64::structures::paging::{Mapper, Page, PageTableFlags};
+use x86_64::structures::paging::{Page, PageTableFlags};
 use x86_64::VirtAddr;
 
 /// Where the heap starts in virtual memory.
@@ -38,7 +39,6 @@ pub const INITIAL_HEAP_SIZE: u64 = 1024 * 1024;
 pub const MAX_HEAP_SIZE: u64 = 64 * 1024 * 1024;
 /// The heap grows by at least this much at a time.
 pub const GROWTH_STEP: u64 = 256 * 1024;
-const PAGE_SIZE: u64 = super::PAGE_SIZE as u64;
 
 /// The heap's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,11 +47,13 @@ pub struct HeapStatistics {
     pub mapped: u64,
     /// The most it may grow to.
     pub limit: u64,
-    /// Bytes in allocated blocks, and free inside the mapped range.
+    /// Bytes in allocated blocks.
     pub used: usize,
+    /// Bytes free inside the mapped range.
     pub free: usize,
-    /// Times the heap grew, and allocations refused (null returned).
+    /// Times the heap grew.
     pub growths: u64,
+    /// Allocations refused (null returned).
     pub failed_allocations: u64,
 }
 
@@ -127,30 +129,25 @@ impl GrowableHeap {
 /// Map up to `bytes` of fresh LOWMEM frames at `start`; returns the bytes mapped
 /// (less than asked when LOWMEM runs out).
 fn map_pages(start: u64, bytes: u64) -> u64 {
-    let mut guard = super::PAGE_TABLE.lock();
-    let page_table = guard.as_mut().expect("page table not initialised");
     let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
-    let mut mapped = 0;
-    while mapped < bytes {
-        let page = Page::containing_address(VirtAddr::new(start + mapped));
-        let Ok(frame) = frame::allocate(GFP_KERNEL) else {
-            break;
-        };
-        // SAFETY: the page lies in the heap's range above what is mapped,
-        // which nothing else maps; the frame is fresh from the allocator, so
-        // no alias exists.
-        let result =
-            unsafe { page_table.map_to(page, frame.to_phys_frame(), flags, &mut PageTableFrames) };
-        match result {
-            Ok(flush) => flush.flush(),
-            Err(_) => {
+    paging::with(|tables| {
+        let mut mapped = 0;
+        while mapped < bytes {
+            let page = Page::containing_address(VirtAddr::new(start + mapped));
+            let Ok(frame) = frame::allocate(GFP_KERNEL) else {
+                break;
+            };
+            // SAFETY: the page lies in the heap's range above what is mapped,
+            // which nothing else maps; the frame is fresh from the allocator,
+            // so no alias exists.
+            if unsafe { tables.map(page, frame, flags) }.is_err() {
                 frame::free(frame).expect("the frame was just allocated");
                 break;
             }
+            mapped += PAGE_SIZE as u64;
         }
-        mapped += PAGE_SIZE;
-    }
-    mapped
+        mapped
+    })
 }
 
 // SAFETY: the heap hands out disjoint blocks from memory it owns (mapped by
@@ -196,8 +193,9 @@ pub fn statistics() -> HeapStatistics {
 /// Map the initial heap and set its limit (half of LOWMEM's free frames, at
 /// most `MAX_HEAP_SIZE`). Panics if LOWMEM cannot even hold the initial heap.
 pub fn init() {
-    let lowmem_free = frame::statistics()[0].free as u64 * PAGE_SIZE;
-    let limit = (lowmem_free / 2).min(MAX_HEAP_SIZE) & !(PAGE_SIZE - 1);
+    let page = PAGE_SIZE as u64;
+    let lowmem_free = frame::statistics()[0].free as u64 * page;
+    let limit = (lowmem_free / 2).min(MAX_HEAP_SIZE) & !(page - 1);
     assert!(
         limit >= INITIAL_HEAP_SIZE,
         "LOWMEM is too small for the kernel heap: raise lowmem="
@@ -211,100 +209,4 @@ pub fn init() {
         heap.mapped = mapped;
         heap.limit = limit;
     });
-}
-
-mod tests {
-    use super::{statistics, GROWTH_STEP};
-    use alloc::boxed::Box;
-    use alloc::vec::Vec;
-
-    fn boxes_and_vectors_work() {
-        let boxed = Box::new(41u64 + 1);
-        assert_eq!(*boxed, 42);
-        let numbers: Vec<u64> = (0..10_000).collect();
-        assert_eq!(numbers.iter().sum::<u64>(), 49_995_000);
-    }
-    crate::kernel_test!(boxes_and_vectors_work);
-
-    fn freed_memory_is_reused() {
-        let (used_before, _) = super::usage();
-        for round in 0..1000u64 {
-            let block = Box::new([round; 64]);
-            assert_eq!(block[63], round);
-        }
-        assert_eq!(super::usage().0, used_before);
-    }
-    crate::kernel_test!(freed_memory_is_reused);
-
-    /// Ask for more than is free: the heap must grow (unless an earlier
-    /// test already grew it to its limit; then it must still serve what fits).
-    fn the_heap_grows_on_demand() {
-        let before = statistics();
-        let room = before.limit - before.mapped;
-        let size = if room >= 2 * GROWTH_STEP {
-            before.free + GROWTH_STEP as usize
-        } else {
-            before.free / 2
-        };
-        let mut block: Vec<u8> = Vec::new();
-        block.try_reserve_exact(size).expect("the heap serves this");
-        block.resize(size, 0xa5);
-        assert!(block.iter().all(|&byte| byte == 0xa5));
-        let after = statistics();
-        if room >= 2 * GROWTH_STEP {
-            assert!(after.mapped > before.mapped, "{}", after);
-            assert!(after.growths > before.growths);
-        }
-        assert!(after.mapped <= after.limit);
-    }
-    crate::kernel_test!(the_heap_grows_on_demand);
-
-    /// Fill the heap to its limit: the failure is an error value, the heap
-    /// stays within its limit, and everything works again once freed.
-    fn heap_exhaustion_is_an_error_and_recoverable() {
-        let limit = statistics().limit as usize;
-        let mut too_big: Vec<u8> = Vec::new();
-        assert!(
-            too_big.try_reserve(2 * limit).is_err(),
-            "more than the limit"
-        );
-        let mut blocks: Vec<Vec<u8>> = Vec::with_capacity(limit / GROWTH_STEP as usize * 2 + 16);
-        loop {
-            let mut block: Vec<u8> = Vec::new();
-            if block.try_reserve_exact(GROWTH_STEP as usize / 2).is_err() {
-                break;
-            }
-            block.push(1);
-            blocks.push(block);
-        }
-        let full = statistics();
-        assert!(full.mapped <= full.limit);
-        assert!(
-            full.mapped + GROWTH_STEP > full.limit || full.free < GROWTH_STEP as usize,
-            "{}",
-            full
-        );
-        assert!(full.failed_allocations >= 2);
-        let held = blocks.len();
-        drop(blocks);
-        let mut again: Vec<u8> = Vec::new();
-        again
-            .try_reserve_exact(held / 2 * GROWTH_STEP as usize / 2)
-            .expect("memory is usable again");
-        again.push(2);
-    }
-    crate::kernel_test!(heap_exhaustion_is_an_error_and_recoverable);
-
-    /// An infallible allocation beyond the limit ends in Rust's allocation
-    /// error ("memory allocation of N bytes failed"), a panic, not in
-    /// corrupted memory.
-    fn an_infallible_allocation_beyond_the_limit_panics() {
-        let limit = statistics().limit as usize;
-        let block: Vec<u8> = Vec::with_capacity(limit + 1);
-        crate::println!("allocated {} bytes beyond the limit?", block.capacity());
-    }
-    crate::kernel_test!(
-        an_infallible_allocation_beyond_the_limit_panics,
-        should_panic
-    );
 }

@@ -21,15 +21,22 @@
 //! released in reverse order, which the RAII [`KmapGuard`] does naturally
 //! (locals are dropped in reverse order). Running out of slots, or unmapping
 //! anything but the top of the stack, is a [`KmapError`]: `try_kmap` /
-//! `try_kunmap_raw` return it, the others panic with it (a kernel bug).
+//! `try_kunmap_raw` return it, the others panic with it (a kernel bug). The
+//! stack's bookkeeping (which frame is in which slot, the rules, the counts)
+//! is the `kmap-slots` crate, tested on the host; this module writes the
+//! page-table entries.
 //!
-//! The stack is per-CPU state (there is one CPU here). It is changed with
-//! interrupts off, so an interrupt handler may kmap too, provided it unmaps
-//! before it returns, which keeps the stack in order.
+//! The slots' level-1 table belongs to kmap alone: `memory::init` carves it
+//! out of the kernel's page tables at boot (see `paging`), so mapping a slot
+//! needs no page-table lock. The stack is per-CPU state (there is one CPU
+//! here). It is changed with interrupts off, so an interrupt handler may kmap
+//! too, provided it unmaps before it returns, which keeps the stack in order.
 
 use super::frame::Frame;
+use super::PAGE_SIZE;
 use core::fmt;
 use core::marker::PhantomData;
+use kmap_slots::{SlotError, SlotStack};
 use spin::Mutex;
 use x86_64::instructions::interrupts::without_interrupts;
 use x86_64::instructions::tlb;
@@ -40,7 +47,6 @@ use x86_64::{PhysAddr, VirtAddr};
 pub const KMAP_SLOTS: usize = 16;
 /// Virtual address of slot 0 (2 MiB aligned: all slots share one table).
 pub const KMAP_BASE: u64 = 0x0000_4444_0000_0000;
-const SLOT_SIZE: u64 = super::PAGE_SIZE as u64;
 
 /// Why a mapping could not be made or undone. Nothing changes on error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +54,19 @@ pub enum KmapError {
     /// All slots are in use (too deep a nesting).
     SlotsExhausted,
     /// The address is not the most recent mapping (unmapping out of order).
-    OutOfOrder { address: u64, expected: u64 },
+    OutOfOrder {
+        /// The address given to unmap.
+        address: u64,
+        /// The most recent mapping's address, the only one that may go.
+        expected: u64,
+    },
     /// Nothing is mapped at the address, or it maps another frame.
-    NotMapped { frame: Frame, address: u64 },
+    NotMapped {
+        /// The frame given to unmap.
+        frame: Frame,
+        /// The address given to unmap.
+        address: u64,
+    },
 }
 
 impl fmt::Display for KmapError {
@@ -106,117 +122,107 @@ impl fmt::Display for KmapStatistics {
     }
 }
 
-/// The per-CPU slot stack.
-struct SlotStack {
-    /// The level-1 table holding the slots' entries (made by `init`).
+/// kmap's state: the slots' page table (carved out for kmap alone at boot)
+/// and the slot stack's bookkeeping.
+struct Kmap {
+    /// The level-1 table holding the slots' entries (given by `init`).
     table: Option<&'static mut PageTable>,
-    /// The frame in each slot; `frames[..depth]` are in use.
-    frames: [Option<Frame>; KMAP_SLOTS],
-    depth: usize,
-    statistics: KmapStatistics,
+    slots: SlotStack<Frame, KMAP_SLOTS>,
+    /// Every kmap call, LOWMEM ones included.
+    calls: u64,
 }
 
-static SLOTS: Mutex<SlotStack> = Mutex::new(SlotStack {
+static KMAP: Mutex<Kmap> = Mutex::new(Kmap {
     table: None,
-    frames: [None; KMAP_SLOTS],
-    depth: 0,
-    statistics: KmapStatistics {
-        calls: 0,
-        highmem_calls: 0,
-        tlb_flushes: 0,
-        slots_in_use: 0,
-        slot_high_water: 0,
-    },
+    slots: SlotStack::new(),
+    calls: 0,
 });
 
-fn with_slots<T>(f: impl FnOnce(&mut SlotStack) -> T) -> T {
-    without_interrupts(|| f(&mut SLOTS.lock()))
+#[inline]
+fn with_kmap<T>(f: impl FnOnce(&mut Kmap) -> T) -> T {
+    without_interrupts(|| f(&mut KMAP.lock()))
 }
 
 /// The virtual address of slot `slot`.
 pub const fn slot_address(slot: usize) -> u64 {
-    KMAP_BASE + slot as u64 * SLOT_SIZE
+    KMAP_BASE + (slot * PAGE_SIZE) as u64
+}
+
+/// The slot at virtual address `address`, if it is one.
+#[inline]
+fn slot_at(address: u64) -> Option<usize> {
+    let offset = address.checked_sub(KMAP_BASE)?;
+    let slot = (offset / PAGE_SIZE as u64) as usize;
+    (offset.is_multiple_of(PAGE_SIZE as u64) && slot < KMAP_SLOTS).then_some(slot)
 }
 
 /// The level-1 entry index of slot `slot`.
+#[inline]
 fn slot_index(slot: usize) -> PageTableIndex {
     VirtAddr::new(slot_address(slot)).p1_index()
 }
 
-/// Build the slots' page table. Runs once at boot, before `PAGE_TABLE` exists.
-pub fn init() {
-    // SAFETY: this runs at boot, alone, before the shared page-table handle
-    // exists; the table returned is kept only here, in SLOTS.
-    let table = unsafe { super::direct_map::leaf_table_for(VirtAddr::new(KMAP_BASE)) };
+/// Take the slots' page table, the level-1 table that maps `KMAP_BASE`,
+/// which `memory::init` carved out of the kernel's page tables for kmap
+/// alone. Runs once, at boot.
+pub fn init(table: &'static mut PageTable) {
     for slot in 0..KMAP_SLOTS {
         assert!(
             table[slot_index(slot)].is_unused(),
             "the kmap window is already mapped"
         );
     }
-    with_slots(|slots| slots.table = Some(table));
+    with_kmap(|kmap| kmap.table = Some(table));
 }
 
-impl SlotStack {
+impl Kmap {
+    #[inline]
     fn push(&mut self, frame: Frame) -> Result<*mut u8, KmapError> {
-        if self.depth == KMAP_SLOTS {
-            return Err(KmapError::SlotsExhausted);
-        }
-        let slot = self.depth;
+        let slot = self
+            .slots
+            .push(frame)
+            .map_err(|_| KmapError::SlotsExhausted)?;
         let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
         let table = self.table.as_mut().expect("kmap::init has not run");
         // The entry was empty and its TLB entry flushed when it was emptied,
         // so no flush is needed here.
         table[slot_index(slot)].set_addr(PhysAddr::new(frame.start_address()), flags);
-        self.frames[slot] = Some(frame);
-        self.depth += 1;
-        self.statistics.highmem_calls += 1;
-        self.statistics.slots_in_use = self.depth;
-        self.statistics.slot_high_water = self.statistics.slot_high_water.max(self.depth);
         Ok(slot_address(slot) as *mut u8)
     }
 
+    #[inline]
     fn pop(&mut self, frame: Frame, address: u64) -> Result<(), KmapError> {
-        let Some(top) = self.depth.checked_sub(1) else {
-            return Err(KmapError::NotMapped { frame, address });
-        };
-        let in_use = |slot: usize| slot_address(slot) == address;
-        if !in_use(top) {
-            return Err(match (0..top).find(|&slot| in_use(slot)) {
-                Some(_) => KmapError::OutOfOrder {
-                    address,
-                    expected: slot_address(top),
-                },
-                None => KmapError::NotMapped { frame, address },
-            });
-        }
-        if self.frames[top] != Some(frame) {
-            return Err(KmapError::NotMapped { frame, address });
-        }
+        let not_mapped = KmapError::NotMapped { frame, address };
+        let slot = slot_at(address).ok_or(not_mapped)?;
+        self.slots.pop(frame, slot).map_err(|error| match error {
+            SlotError::OutOfOrder { top, .. } => KmapError::OutOfOrder {
+                address,
+                expected: slot_address(top),
+            },
+            SlotError::NotHeld { .. } | SlotError::Exhausted => not_mapped,
+        })?;
         let table = self.table.as_mut().expect("kmap::init has not run");
-        table[slot_index(top)].set_unused();
+        table[slot_index(slot)].set_unused();
         tlb::flush(VirtAddr::new(address));
-        self.frames[top] = None;
-        self.depth = top;
-        self.statistics.tlb_flushes += 1;
-        self.statistics.slots_in_use = self.depth;
         Ok(())
     }
 }
 
 /// Map `frame`; return the address of its first byte, or why not.
+#[inline]
 pub fn try_kmap_raw(frame: Frame) -> Result<*mut u8, KmapError> {
-    with_slots(|slots| {
-        slots.statistics.calls += 1;
+    with_kmap(|kmap| {
+        kmap.calls += 1;
         match super::direct_map_address(frame.start_address()) {
             Some(address) => Ok(address),
-            None => slots.push(frame),
+            None => kmap.push(frame),
         }
     })
 }
 
 /// Undo `try_kmap_raw(frame)`, which returned `address`; mappings must be
 /// undone in reverse order.
+#[inline]
 pub fn try_kunmap_raw(frame: Frame, address: *mut u8) -> Result<(), KmapError> {
     if let Some(direct) = super::direct_map_address(frame.start_address()) {
         return match direct == address {
@@ -227,15 +233,17 @@ pub fn try_kunmap_raw(frame: Frame, address: *mut u8) -> Result<(), KmapError> {
             }),
         };
     }
-    with_slots(|slots| slots.pop(frame, address as u64))
+    with_kmap(|kmap| kmap.pop(frame, address as u64))
 }
 
 /// Map `frame` (for the zsmalloc backend); panics when out of slots.
+#[inline]
 pub fn kmap_raw(frame: Frame) -> *mut u8 {
     try_kmap_raw(frame).unwrap_or_else(|error| panic!("kmap: {}", error))
 }
 
 /// Unmap what `kmap_raw(frame)` returned; panics when out of order.
+#[inline]
 pub fn kunmap_raw(frame: Frame, address: *mut u8) {
     try_kunmap_raw(frame, address).unwrap_or_else(|error| panic!("kunmap: {}", error))
 }
@@ -272,7 +280,7 @@ impl KmapGuard {
         // SAFETY: the guard keeps the frame mapped at `address` (4096 bytes)
         // for its whole life, and the slice borrows the guard, so it cannot
         // outlive the mapping; the caller promises nothing writes meanwhile.
-        unsafe { core::slice::from_raw_parts(self.address, super::PAGE_SIZE) }
+        unsafe { core::slice::from_raw_parts(self.address, PAGE_SIZE) }
     }
 
     /// The frame's 4096 bytes, writable.
@@ -283,7 +291,7 @@ impl KmapGuard {
     pub unsafe fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: as in `as_slice`; the caller promises this is the only
         // reference to the bytes.
-        unsafe { core::slice::from_raw_parts_mut(self.address, super::PAGE_SIZE) }
+        unsafe { core::slice::from_raw_parts_mut(self.address, PAGE_SIZE) }
     }
 }
 
@@ -310,224 +318,14 @@ pub fn kmap(frame: Frame) -> KmapGuard {
 
 /// kmap's counters.
 pub fn statistics() -> KmapStatistics {
-    with_slots(|slots| slots.statistics)
-}
-
-mod tests {
-    use super::*;
-    use crate::memory::frame::{self, GFP_HIGHMEM_ONLY, GFP_KERNEL};
-    use alloc::vec::Vec;
-    use core::sync::atomic::{AtomicU64, Ordering};
-
-    fn lowmem_frames_come_back_through_the_direct_map() {
-        let frame = frame::allocate(GFP_KERNEL).unwrap();
-        let before = statistics();
-        {
-            let mut guard = kmap(frame);
-            let expected = crate::memory::direct_map_address(frame.start_address());
-            assert_eq!(Some(guard.as_ptr()), expected);
-            // SAFETY: the frame was allocated above and only this guard
-            // maps it; each slice lives for one statement.
-            unsafe { guard.as_mut_slice().fill(0x5a) };
-            // SAFETY: as above.
-            assert!(unsafe { guard.as_slice() }.iter().all(|&byte| byte == 0x5a));
+    with_kmap(|kmap| {
+        let slots = kmap.slots.statistics();
+        KmapStatistics {
+            calls: kmap.calls,
+            highmem_calls: slots.taken,
+            tlb_flushes: slots.released,
+            slots_in_use: slots.in_use,
+            slot_high_water: slots.high_water,
         }
-        let after = statistics();
-        assert_eq!(after.calls, before.calls + 1);
-        assert_eq!(
-            (after.highmem_calls, after.tlb_flushes),
-            (before.highmem_calls, before.tlb_flushes)
-        );
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(lowmem_frames_come_back_through_the_direct_map);
-
-    fn pattern(frame_index: usize, word: usize) -> u64 {
-        (frame_index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ word as u64
-    }
-
-    fn write_pattern(guard: &mut KmapGuard, frame_index: usize) {
-        // SAFETY: the test allocated the frame; only this guard's slice
-        // refers to its bytes while the pattern is written.
-        let words = unsafe { guard.as_mut_slice() }.as_chunks_mut::<8>().0;
-        for (word, bytes) in words.iter_mut().enumerate() {
-            *bytes = pattern(frame_index, word).to_ne_bytes();
-        }
-    }
-
-    fn pattern_matches(guard: &KmapGuard, frame_index: usize) -> bool {
-        // SAFETY: the test allocated the frame; nothing writes it meanwhile.
-        let words = unsafe { guard.as_slice() }.as_chunks::<8>().0;
-        words
-            .iter()
-            .enumerate()
-            .all(|(word, bytes)| u64::from_ne_bytes(*bytes) == pattern(frame_index, word))
-    }
-
-    /// Write a pattern into many HIGHMEM frames through slot 0, then read
-    /// each back through another slot (the lower slots held by fillers).
-    fn highmem_patterns_survive_remapping_through_other_slots() {
-        if crate::memory::skip_without_highmem() {
-            return;
-        }
-        const FRAMES: usize = 512;
-        let frames: Vec<Frame> = (0..FRAMES)
-            .map(|_| frame::allocate(GFP_HIGHMEM_ONLY).expect("HIGHMEM frame"))
-            .collect();
-        let filler = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        let before = statistics();
-        for (index, frame) in frames.iter().enumerate() {
-            let mut guard = kmap(*frame);
-            assert_eq!(guard.as_ptr() as u64, slot_address(0));
-            write_pattern(&mut guard, index);
-        }
-        let mut fillers = Vec::with_capacity(KMAP_SLOTS);
-        for (index, frame) in frames.iter().enumerate() {
-            let slot = 1 + index % (KMAP_SLOTS - 1);
-            while fillers.len() < slot {
-                fillers.push(kmap(filler));
-            }
-            while fillers.len() > slot {
-                fillers.pop();
-            }
-            let guard = kmap(*frame);
-            assert_eq!(guard.as_ptr() as u64, slot_address(slot));
-            assert!(
-                pattern_matches(&guard, index),
-                "frame {} lost its pattern",
-                index
-            );
-        }
-        // Not `drop(fillers)`: a Vec drops its elements first to last, which
-        // would unmap the slots bottom-up, out of order.
-        while fillers.pop().is_some() {}
-        let after = statistics();
-        assert_eq!(after.slots_in_use, 0);
-        assert!(after.slot_high_water >= KMAP_SLOTS);
-        let unmaps = after.highmem_calls - before.highmem_calls;
-        assert!(unmaps >= 2 * FRAMES as u64);
-        assert_eq!(
-            after.tlb_flushes - before.tlb_flushes,
-            unmaps,
-            "one flush per unmap"
-        );
-        frames
-            .iter()
-            .chain([&filler])
-            .for_each(|frame| frame::free(*frame).unwrap());
-    }
-    crate::kernel_test!(highmem_patterns_survive_remapping_through_other_slots);
-
-    fn slots_nest_in_stack_order_and_run_out() {
-        if crate::memory::skip_without_highmem() {
-            return;
-        }
-        let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        let mut guards = Vec::with_capacity(KMAP_SLOTS);
-        for slot in 0..KMAP_SLOTS {
-            let guard = try_kmap(frame).expect("a free slot");
-            assert_eq!(guard.as_ptr() as u64, slot_address(slot));
-            guards.push(guard);
-        }
-        assert_eq!(statistics().slots_in_use, KMAP_SLOTS);
-        assert_eq!(try_kmap(frame).err(), Some(KmapError::SlotsExhausted));
-        while guards.pop().is_some() {}
-        assert_eq!(statistics().slots_in_use, 0);
-        let again = try_kmap(frame).expect("slots are free again");
-        assert_eq!(again.as_ptr() as u64, slot_address(0));
-        drop(again);
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(slots_nest_in_stack_order_and_run_out);
-
-    fn out_of_order_unmap_is_reported() {
-        if crate::memory::skip_without_highmem() {
-            return;
-        }
-        let first = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        let second = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        let first_address = kmap_raw(first);
-        let second_address = kmap_raw(second);
-        assert_eq!(
-            try_kunmap_raw(first, first_address),
-            Err(KmapError::OutOfOrder {
-                address: first_address as u64,
-                expected: second_address as u64
-            })
-        );
-        assert_eq!(
-            try_kunmap_raw(first, second_address),
-            Err(KmapError::NotMapped {
-                frame: first,
-                address: second_address as u64
-            }),
-            "the top slot holds another frame"
-        );
-        assert_eq!(
-            statistics().slots_in_use,
-            2,
-            "a failed unmap changes nothing"
-        );
-        kunmap_raw(second, second_address);
-        kunmap_raw(first, first_address);
-        frame::free(first).unwrap();
-        frame::free(second).unwrap();
-    }
-    crate::kernel_test!(out_of_order_unmap_is_reported);
-
-    fn unmapping_what_is_not_mapped_panics() {
-        // Any frame above LOWMEM; nothing is mapped, so nothing is touched.
-        let frame = Frame::containing_address(crate::memory::lowmem_limit());
-        kunmap_raw(frame, slot_address(0) as *mut u8);
-    }
-    crate::kernel_test!(unmapping_what_is_not_mapped_panics, should_panic);
-
-    static INTERRUPT_FRAME: AtomicU64 = AtomicU64::new(0);
-    static INTERRUPT_SLOT_ADDRESS: AtomicU64 = AtomicU64::new(0);
-    static INTERRUPT_READ: AtomicU64 = AtomicU64::new(0);
-
-    /// Runs in the timer interrupt: map, read, unmap, all before returning.
-    fn map_from_interrupt() {
-        let frame = Frame::from_number(INTERRUPT_FRAME.load(Ordering::SeqCst));
-        let address = kmap_raw(frame);
-        // SAFETY: the test owns the frame and does not write it meanwhile;
-        // the mapping is live until `kunmap_raw` below.
-        let value = unsafe { address.cast::<u64>().read_volatile() };
-        kunmap_raw(frame, address);
-        INTERRUPT_READ.store(value, Ordering::SeqCst);
-        INTERRUPT_SLOT_ADDRESS.store(address as u64, Ordering::SeqCst);
-    }
-
-    /// An interrupt handler may kmap while the interrupted code holds slots:
-    /// it takes the next slot and gives it back before returning, so the
-    /// stack stays in order.
-    fn an_interrupt_handler_nests_on_top_of_the_interrupted_code() {
-        if crate::memory::skip_without_highmem() {
-            return;
-        }
-        let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        let mut held = Vec::with_capacity(3);
-        for _ in 0..3 {
-            held.push(kmap(frame));
-        }
-        // SAFETY: the test owns the frame; no other reference to its bytes
-        // is live during this one write.
-        unsafe { held[0].as_ptr().cast::<u64>().write_volatile(0xfeed_f00d) };
-        INTERRUPT_FRAME.store(frame.number(), Ordering::SeqCst);
-        INTERRUPT_SLOT_ADDRESS.store(0, Ordering::SeqCst);
-        crate::interrupts::on_tick(Some(map_from_interrupt));
-        while INTERRUPT_SLOT_ADDRESS.load(Ordering::SeqCst) == 0 {
-            x86_64::instructions::hlt();
-        }
-        crate::interrupts::on_tick(None);
-        assert_eq!(
-            INTERRUPT_SLOT_ADDRESS.load(Ordering::SeqCst),
-            slot_address(3)
-        );
-        assert_eq!(INTERRUPT_READ.load(Ordering::SeqCst), 0xfeed_f00d);
-        assert_eq!(statistics().slots_in_use, 3);
-        while held.pop().is_some() {}
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(an_interrupt_handler_nests_on_top_of_the_interrupted_code);
+    })
 }

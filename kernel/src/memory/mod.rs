@@ -8,39 +8,54 @@
 //!   kernel virtual     direct map of LOWMEM only     kmap slots     growable heap
 //! ```
 //!
+//! Modules, one concept each:
+//!
+//! ```text
+//!   frame            frames, zones, GFP flags: allocate / free (the kernel's interface)
+//!   frame_table      building the frame table and each zone's allocator at boot
+//!                    (the algorithm: the `buddy` crate)
+//!   paging           the page tables and their owners
+//!   direct_map       cutting the bootloader's map of all memory down to LOWMEM
+//!   kmap             mapping a frame for a moment: 16 stack-ordered slots
+//!   heap             the kernel heap, growing with LOWMEM frames
+//!   zsmalloc_backend zsmalloc's pages: frames, kmap, interrupts off
+//! ```
+//!
 //! `init` runs once at boot, in this order:
 //!
 //! 1. choose the LOWMEM limit: boot option `lowmem=SIZE` (default 32 MiB),
 //!    rounded down to 2 MiB and clamped to a sane range;
-//! 2. find the ramdisk's physical frames through the page tables;
-//! 3. build the frame allocator (`frame`) from the bootloader's memory map,
-//!    never handing out the ramdisk's frames;
+//! 2. take the bootloader's page tables (`paging`) and find the ramdisk's
+//!    physical frames through them (`crate::ramdisk`);
+//! 3. build the frame table and the zones' allocators (`frame_table`) from
+//!    the bootloader's memory map, never handing out the ramdisk's frames;
 //! 4. move the ramdisk's pages that lie in LOWMEM to HIGHMEM frames (the
 //!    BIOS bootloader loads it low, where it would crowd out the heap), and
 //!    give the LOWMEM frames to the allocator;
 //! 5. move any page table above the limit into LOWMEM, then cut the
 //!    bootloader's direct map down to LOWMEM (`direct_map`);
-//! 6. build the kmap slots' page table (`kmap`) and map the heap (`heap`).
+//! 6. give kmap the level-1 table of its window (`kmap`), put the other
+//!    page tables behind their lock, and map the heap (`heap`).
 //!
-//! See `README.md` in this directory for the kernel's virtual memory layout.
+//! The kernel's virtual memory layout is drawn in the project's README.
 
 pub mod direct_map;
 pub mod frame;
+pub mod frame_table;
 pub mod heap;
 pub mod kmap;
+pub mod paging;
+pub mod zsmalloc_backend;
 
 use bootloader_api::info::MemoryRegions;
 use bootloader_api::BootInfo;
 use core::ops::Range;
 use core::sync::atomic::{AtomicU64, Ordering};
-use spin::{Mutex, Once};
-use x86_64::registers::control::Cr3;
-use x86_64::structures::paging::{
-    Mapper, OffsetPageTable, Page, PageTable, PageTableFlags, Size4KiB, Translate,
-};
+use paging::PageTables;
+use spin::Once;
 use x86_64::VirtAddr;
 
-/// Size of one page / frame.
+/// Size of one page, and of one physical frame: the kernel's only definition.
 pub const PAGE_SIZE: usize = 4096;
 /// LOWMEM when no `lowmem=` option is given.
 pub const DEFAULT_LOWMEM: u64 = 32 << 20;
@@ -53,16 +68,12 @@ const LOWMEM_ALIGNMENT: u64 = 2 << 20;
 /// ramdisk) below this address; the kernel's fixed windows lie above it.
 pub const BOOTLOADER_MAPPINGS_END: u64 = 0x0000_3fff_ffff_ffff;
 
-/// The active page tables, reachable through the direct map (they all live
-/// in LOWMEM). Taken by code that maps pages: the heap, when it grows, takes
-/// it from inside the allocator, so never allocate while holding it.
-pub static PAGE_TABLE: Mutex<Option<OffsetPageTable<'static>>> = Mutex::new(None);
-
 static PHYSICAL_MEMORY_OFFSET: Once<u64> = Once::new();
 static LOWMEM_LIMIT: AtomicU64 = AtomicU64::new(0);
 static LAYOUT: Once<MemoryLayout> = Once::new();
 
 /// The virtual address where the direct map starts (physical address 0).
+#[inline]
 pub fn physical_memory_offset() -> u64 {
     *PHYSICAL_MEMORY_OFFSET
         .get()
@@ -70,11 +81,13 @@ pub fn physical_memory_offset() -> u64 {
 }
 
 /// The end of LOWMEM: physical addresses below it are direct-mapped.
+#[inline]
 pub fn lowmem_limit() -> u64 {
     LOWMEM_LIMIT.load(Ordering::Relaxed)
 }
 
 /// The direct-map address of physical address `physical`, if it is LOWMEM.
+#[inline]
 pub fn direct_map_address(physical: u64) -> Option<*mut u8> {
     (physical < lowmem_limit()).then(|| (physical_memory_offset() + physical) as *mut u8)
 }
@@ -82,8 +95,9 @@ pub fn direct_map_address(physical: u64) -> Option<*mut u8> {
 /// Where things are, for the boot log and the curious.
 #[derive(Clone, Debug)]
 pub struct MemoryLayout {
-    /// Physical range of LOWMEM, and the direct map's virtual range for it.
+    /// Physical range of LOWMEM.
     pub lowmem: Range<u64>,
+    /// The direct map's virtual range (LOWMEM only).
     pub direct_map: Range<u64>,
     /// The kmap slots' virtual range.
     pub kmap: Range<u64>,
@@ -91,9 +105,9 @@ pub struct MemoryLayout {
     pub heap: Range<u64>,
     /// The kernel image's virtual range.
     pub kernel: Range<u64>,
-    /// The frame table (physical), and where the bootloader loaded the
-    /// ramdisk (physical), if there is one.
+    /// The frame table (physical).
     pub frame_table: Range<u64>,
+    /// Where the bootloader loaded the ramdisk (physical), if there is one.
     pub ramdisk: Option<Range<u64>>,
     /// Ramdisk pages moved from LOWMEM to HIGHMEM frames at boot.
     pub ramdisk_pages_moved: usize,
@@ -172,24 +186,20 @@ pub fn init(boot_info: &BootInfo) {
     let lowmem = choose_lowmem_limit(&boot_info.memory_regions);
     LOWMEM_LIMIT.store(lowmem, Ordering::Relaxed);
 
-    let ramdisk = ramdisk_frames(boot_info);
+    // SAFETY: this runs once, at boot, before anything else touches the page
+    // tables, and the bootloader maps all physical memory at `offset`.
+    let mut tables = unsafe { PageTables::take_active(offset) };
+    let ramdisk = crate::ramdisk::frames(boot_info, &tables);
     let reserved = ramdisk.as_slice();
-    let frames = frame::init(&boot_info.memory_regions, lowmem, reserved, |physical| {
+    let frames = frame_table::init(&boot_info.memory_regions, lowmem, reserved, |physical| {
         (offset + physical) as *mut u8
     });
-
-    let ramdisk_pages_moved = match ramdisk {
-        Some(_) => move_ramdisk_out_of_lowmem(boot_info),
-        None => 0,
-    };
+    let ramdisk_pages_moved = crate::ramdisk::move_out_of_lowmem(boot_info, &mut tables);
 
     let highmem_window = VirtAddr::new(offset + lowmem)..VirtAddr::new(offset + top_of_memory);
-    let relocated = direct_map::restrict_to_lowmem(lowmem, highmem_window);
-    kmap::init();
-    // SAFETY: all page tables are in LOWMEM, which the direct map still
-    // covers; this is the only handle to them from now on, behind a lock.
-    let page_table = unsafe { active_page_table(VirtAddr::new(offset)) };
-    *PAGE_TABLE.lock() = Some(page_table);
+    let relocated = direct_map::restrict_to_lowmem(&mut tables, lowmem, highmem_window);
+    kmap::init(tables.carve_out(VirtAddr::new(kmap::KMAP_BASE)));
+    paging::install(tables);
     heap::init();
 
     let kernel_start = boot_info.kernel_image_offset;
@@ -210,16 +220,6 @@ pub fn init(boot_info: &BootInfo) {
 /// Is there any HIGHMEM? (Not when `lowmem=` is at least the size of RAM.)
 pub fn highmem_present() -> bool {
     frame::statistics()[frame::Zone::High.index()].total > 0
-}
-
-/// For tests that need HIGHMEM: true, after a note on the console, when there
-/// is none, and the test should return at once.
-pub(crate) fn skip_without_highmem() -> bool {
-    let skip = !highmem_present();
-    if skip {
-        crate::print!("(no HIGHMEM: skipped) ");
-    }
-    skip
 }
 
 /// Where the bootloader's direct map ends: the top of the memory map (at
@@ -259,170 +259,4 @@ fn choose_lowmem_limit(regions: &MemoryRegions) -> u64 {
         );
     }
     limit
-}
-
-/// The physical frames behind the ramdisk's virtual mapping, found through
-/// the page tables (the bootloader loads it into one physical run).
-fn ramdisk_frames(boot_info: &BootInfo) -> Option<Range<u64>> {
-    let start = boot_info.ramdisk_addr.into_option()?;
-    let length = boot_info.ramdisk_len;
-    if length == 0 {
-        return None;
-    }
-    // SAFETY: at this point the bootloader's direct map covers all physical
-    // memory, and this temporary handle is the only one (dropped at return).
-    let page_table = unsafe { active_page_table(VirtAddr::new(physical_memory_offset())) };
-    let translate = |address: u64| {
-        page_table
-            .translate_addr(VirtAddr::new(address))
-            .expect("the ramdisk is not mapped")
-            .as_u64()
-    };
-    let physical_start = translate(start);
-    for offset in (0..length).step_by(PAGE_SIZE) {
-        assert_eq!(
-            translate(start + offset),
-            physical_start + offset,
-            "the ramdisk is not physically contiguous"
-        );
-    }
-    let first = physical_start & !(PAGE_SIZE as u64 - 1);
-    Some(first..(physical_start + length).next_multiple_of(PAGE_SIZE as u64))
-}
-
-/// Copy each ramdisk page that lies in LOWMEM into a HIGHMEM frame, point the
-/// ramdisk's mapping at the copy, and give the LOWMEM frame to the allocator.
-/// The ramdisk's virtual address and contents do not change. Stops early,
-/// leaving the rest in place, when HIGHMEM runs out. Returns the pages moved.
-///
-/// Must run while the direct map still covers all memory (both frames are
-/// reached through it).
-fn move_ramdisk_out_of_lowmem(boot_info: &BootInfo) -> usize {
-    let start = boot_info.ramdisk_addr.into_option().unwrap_or(0);
-    let offset = physical_memory_offset();
-    // SAFETY: the bootloader's direct map covers all physical memory, and
-    // this temporary handle is the only one (dropped at return).
-    let mut page_table = unsafe { active_page_table(VirtAddr::new(offset)) };
-    let mut moved = 0;
-    for address in (start..start + boot_info.ramdisk_len).step_by(PAGE_SIZE) {
-        let page = Page::<Size4KiB>::containing_address(VirtAddr::new(address));
-        let Ok(old) = page_table.translate_page(page) else {
-            continue; // the ramdisk is mapped with 4 KiB pages; nothing else is expected
-        };
-        if old.start_address().as_u64() >= lowmem_limit() {
-            continue;
-        }
-        let Ok(new) = frame::allocate(frame::GFP_HIGHMEM_ONLY) else {
-            break;
-        };
-        // SAFETY: `old` backs the ramdisk page and `new` was just allocated;
-        // both are distinct frames, reachable through the full direct map.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                (offset + old.start_address().as_u64()) as *const u8,
-                (offset + new.start_address()) as *mut u8,
-                PAGE_SIZE,
-            );
-        }
-        let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE | PageTableFlags::NO_EXECUTE;
-        // SAFETY: the page maps the ramdisk, whose contents the copy holds
-        // identically; interrupts are still off at boot, so nothing can read
-        // the page while it is unmapped.
-        unsafe {
-            let (_, flush) = page_table
-                .unmap(page)
-                .expect("the page was just translated");
-            flush.ignore();
-            page_table
-                .map_to(
-                    page,
-                    new.to_phys_frame(),
-                    flags,
-                    &mut frame::PageTableFrames,
-                )
-                .expect("the page's table exists: it was mapped a moment ago")
-                .flush();
-        }
-        let old_address = (offset + old.start_address().as_u64()) as *const [u8; PAGE_SIZE];
-        // SAFETY: the ramdisk page is mapped (to `new`) and the old frame is
-        // still in the direct map; both are 4096 readable bytes nobody writes.
-        let same = unsafe { *(address as *const [u8; PAGE_SIZE]) == *old_address };
-        assert!(
-            same,
-            "the ramdisk page at {:#x} did not move intact",
-            address
-        );
-        let old = frame::Frame::containing_address(old.start_address().as_u64());
-        frame::release_reserved(old).expect("the ramdisk's frames are reserved");
-        moved += 1;
-    }
-    moved
-}
-
-/// # Safety
-/// All page tables must be mapped at `offset` + their physical address, and
-/// no other reference to them may exist while the result lives.
-unsafe fn active_page_table(offset: VirtAddr) -> OffsetPageTable<'static> {
-    let (level_4_frame, _) = Cr3::read();
-    let address = offset + level_4_frame.start_address().as_u64();
-    let table: *mut PageTable = address.as_mut_ptr();
-    // SAFETY: per this function's contract the table is mapped at `address`
-    // and no other reference to it exists.
-    unsafe { OffsetPageTable::new(&mut *table, offset) }
-}
-
-mod tests {
-    use super::frame::{self, GFP_HIGHMEM_ONLY, GFP_KERNEL};
-
-    fn lowmem_is_reachable_through_the_direct_map() {
-        let frame = frame::allocate(GFP_KERNEL).unwrap();
-        let address = super::direct_map_address(frame.start_address()).unwrap();
-        // SAFETY: the frame is ours (just allocated) and LOWMEM, so the direct
-        // map covers all of it.
-        unsafe {
-            address.cast::<u64>().write_volatile(0x1234_5678);
-            assert_eq!(address.cast::<u64>().read_volatile(), 0x1234_5678);
-        }
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(lowmem_is_reachable_through_the_direct_map);
-
-    fn highmem_has_no_direct_map_address() {
-        if crate::memory::skip_without_highmem() {
-            return;
-        }
-        let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
-        assert!(super::direct_map_address(frame.start_address()).is_none());
-        frame::free(frame).unwrap();
-    }
-    crate::kernel_test!(highmem_has_no_direct_map_address);
-
-    /// Where the bootloader's direct map used to reach a HIGHMEM frame there
-    /// is no mapping any more: the read faults.
-    fn direct_map_access_to_highmem_faults() {
-        // A frame that was just free'd: nothing leaks when the fault ends the
-        // test. (Without HIGHMEM, the first address above LOWMEM.)
-        let address = match frame::allocate(GFP_HIGHMEM_ONLY) {
-            Ok(frame) => {
-                frame::free(frame).unwrap();
-                frame.start_address()
-            }
-            Err(_) => super::lowmem_limit(),
-        };
-        let stale = (super::physical_memory_offset() + address) as *const u64;
-        // SAFETY: not sound on purpose: nothing is mapped at `stale`, so the
-        // read faults before touching memory; the runner expects the fault.
-        let value = unsafe { stale.read_volatile() };
-        crate::println!("read {:#x} without a fault", value);
-    }
-    crate::kernel_test!(direct_map_access_to_highmem_faults, should_page_fault);
-
-    fn the_first_highmem_frame_faults_too() {
-        let first = super::lowmem_limit();
-        let stale = (super::physical_memory_offset() + first) as *const u8;
-        // SAFETY: as above: the read must fault.
-        let value = unsafe { stale.read_volatile() };
-        crate::println!("read {:#x} without a fault", value);
-    }
-    crate::kernel_test!(the_first_highmem_frame_faults_too, should_page_fault);
 }

@@ -8,19 +8,28 @@
 //!   map_page(frame)   ──►    kmap_raw(frame)                LOWMEM: direct map; HIGHMEM: a kmap slot
 //!   unmap_page        ──►    kunmap_raw                     slot freed, TLB entry flushed
 //!   map_page_pair     ──►    two consecutive kmap slots     an object spanning two pages in place
-//!   enter_atomic()    ──►    interrupts_off::enter()        cli, measured
+//!   enter_atomic()    ──►    interrupts::atomic::enter()    cli, measured
+//!   leave_atomic()    ──►    interrupts::atomic::leave()    sti once the last section ends
 //! ```
 //!
 //! zsmalloc's own metadata (zspage records, handle table) is ordinary heap
 //! memory, and the kernel heap lives in LOWMEM, as in Linux.
+//!
+//! The backend's methods are `#[inline]`, as are the kmap and interrupt
+//! functions they call: zsmalloc's code is generic, so it is
+//! compiled in the crate that uses the pool (the demo here, or the benchmark
+//! kernel), and calls from there into this crate are only inlined when the
+//! callee says so.
 
-use super::interrupts_off::{self, SavedInterruptFlag};
-use crate::memory::frame::{self, AllocationFlags, Frame, Zone};
-use crate::memory::kmap;
-use crate::memory::PAGE_SIZE;
+use super::frame::{self, AllocationFlags, Frame, Zone};
+use super::{kmap, PAGE_SIZE};
+use crate::interrupts::atomic::{self, InterruptsOff};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use zsmalloc::{Backend, OutOfPages};
+
+// zsmalloc's pages are the kernel's frames.
+const _: () = assert!(PAGE_SIZE == zsmalloc::PAGE_SIZE);
 
 /// Frames for a zsmalloc pool, counted by zone.
 pub struct KernelPages {
@@ -45,6 +54,7 @@ impl KernelPages {
         )
     }
 
+    #[inline]
     fn counter(&self, frame: Frame) -> &AtomicUsize {
         match frame::zone_of(frame) {
             Zone::Low => &self.frames_in_use[0],
@@ -55,14 +65,16 @@ impl KernelPages {
 
 impl Backend for KernelPages {
     type Page = Frame;
-    type AtomicState = SavedInterruptFlag;
+    type AtomicState = InterruptsOff;
 
+    #[inline]
     fn alloc_page(&self) -> Result<Frame, OutOfPages> {
         let frame = frame::allocate(self.flags).map_err(|_| OutOfPages)?;
         self.counter(frame).fetch_add(1, Ordering::Relaxed);
         Ok(frame)
     }
 
+    #[inline]
     unsafe fn free_page(&self, page: Frame) {
         self.counter(page).fetch_sub(1, Ordering::Relaxed);
         if let Err(error) = frame::free(page) {
@@ -73,10 +85,12 @@ impl Backend for KernelPages {
         }
     }
 
+    #[inline]
     unsafe fn map_page(&self, page: Frame) -> NonNull<u8> {
         NonNull::new(kmap::kmap_raw(page)).expect("kmap never maps at address zero")
     }
 
+    #[inline]
     unsafe fn unmap_page(&self, page: Frame, address: NonNull<u8>) {
         kmap::kunmap_raw(page, address.as_ptr());
     }
@@ -85,6 +99,7 @@ impl Backend for KernelPages {
     /// kmap slots, which are adjacent in virtual memory: an object spanning
     /// them is then used in place. LOWMEM frames come back at their
     /// direct-map addresses, which are adjacent only by chance: no pair.
+    #[inline]
     unsafe fn map_page_pair(&self, first: Frame, second: Frame) -> Option<NonNull<u8>> {
         if frame::zone_of(first) != Zone::High || frame::zone_of(second) != Zone::High {
             return None;
@@ -103,16 +118,19 @@ impl Backend for KernelPages {
         }
     }
 
+    #[inline]
     unsafe fn unmap_page_pair(&self, first: Frame, second: Frame, address: NonNull<u8>) {
         kmap::kunmap_raw(second, address.as_ptr().wrapping_add(PAGE_SIZE));
         kmap::kunmap_raw(first, address.as_ptr());
     }
 
-    fn enter_atomic(&self) -> SavedInterruptFlag {
-        interrupts_off::enter()
+    #[inline]
+    fn enter_atomic(&self) -> InterruptsOff {
+        atomic::enter()
     }
 
-    fn leave_atomic(&self, state: SavedInterruptFlag) {
-        interrupts_off::leave(state)
+    #[inline]
+    fn leave_atomic(&self, state: InterruptsOff) {
+        atomic::leave(state)
     }
 }

@@ -19,12 +19,14 @@
 //!                           ^ __start_kernel_tests              __stop_kernel_tests ^
 //! ```
 //!
-//! The runner prints libtest-style lines (`test memory::frame::alloc_all ... ok`)
-//! and ends with `N passed, N failed`, then exits QEMU with success or failure.
+//! The runner prints libtest-style lines (`test memory::frame::alloc_all ... ok`;
+//! the name is the test's module path in this crate) and ends with
+//! `N passed, N failed`, then exits QEMU with success or failure.
 //!
 //! Without unwinding, a panic cannot return into the runner. Instead the
-//! runner runs on a stack of its own; when a test panics or faults, the panic
-//! handler records the result and *restarts the runner loop at the next test*
+//! runner runs on a stack of its own; when a test panics or faults (the
+//! kernel's fault handlers call [`fault_hook`] first), the panic handler
+//! records the result and *restarts the runner loop at the next test*
 //! on a fresh runner stack. Whatever the failed test held (heap blocks, locks)
 //! is abandoned; the console lock is released by force. A double fault (e.g. a
 //! stack overflow) ends the run.
@@ -35,8 +37,9 @@ use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 
-use crate::qemu::{exit, ExitCode};
-use crate::{boot_options, console, print, println};
+use kernel::interrupts::Fault;
+use kernel::qemu::{exit, ExitCode};
+use kernel::{boot_options, console, print, println};
 
 /// What a test must do to pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,15 +57,20 @@ pub enum Expect {
 /// One registered test (C layout: the linker lays these records end to end).
 #[repr(C)]
 pub struct KernelTest {
+    /// The test's path: `kernel_tests::memory::frame::alloc_all`.
     pub name: &'static str,
+    /// The test itself.
     pub function: fn(),
+    /// What it must do to pass.
     pub expect: Expect,
 }
 
 impl KernelTest {
     /// The name without the crate prefix: `memory::frame::alloc_all`.
     pub fn short_name(&self) -> &'static str {
-        self.name.strip_prefix("kernel::").unwrap_or(self.name)
+        self.name
+            .strip_prefix("kernel_tests::")
+            .unwrap_or(self.name)
     }
 }
 
@@ -77,10 +85,10 @@ macro_rules! kernel_test {
         const _: () = {
             #[used(linker)]
             #[unsafe(link_section = "kernel_tests")]
-            static TEST: $crate::testing::KernelTest = $crate::testing::KernelTest {
+            static TEST: $crate::runner::KernelTest = $crate::runner::KernelTest {
                 name: concat!(module_path!(), "::", stringify!($function)),
                 function: $function,
-                expect: $crate::testing::Expect::$expect,
+                expect: $crate::runner::Expect::$expect,
             };
         };
     };
@@ -118,11 +126,6 @@ static CURRENT_TEST: AtomicUsize = AtomicUsize::new(NO_TEST);
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static SKIPPED: AtomicUsize = AtomicUsize::new(0);
 static FAILURES: Mutex<Vec<(&'static str, String)>> = Mutex::new(Vec::new());
-
-/// Is a test running right now?
-pub fn test_is_running() -> bool {
-    CURRENT_TEST.load(Ordering::SeqCst) != NO_TEST
-}
 
 /// Run every test that matches the `test-filter` boot option, then exit QEMU.
 pub fn run_tests() -> ! {
@@ -226,14 +229,8 @@ fn finish() -> ! {
     })
 }
 
-/// A CPU fault that a test may expect.
-#[derive(Clone, Copy, Debug)]
-pub enum Fault {
-    Page { address: u64 },
-    GeneralProtection,
-}
-
-/// Called by the fault handlers first. If the running test expects this
+/// The kernel's fault handlers call this first (`main` installs it with
+/// `kernel::interrupts::set_fault_hook`). If the running test expects this
 /// fault, it passes and the runner moves on (this does not return);
 /// otherwise this returns and the handler panics.
 pub fn fault_hook(fault: Fault) {
@@ -249,10 +246,9 @@ pub fn fault_hook(fault: Fault) {
     }
 }
 
-/// The kernel's panic handler: inside a test, record the outcome and go on
-/// with the next test; anywhere else, report and exit QEMU with failure.
-#[panic_handler]
-fn panic(info: &PanicInfo) -> ! {
+/// The test kernel's panic handler: inside a test, record the outcome and go
+/// on with the next test; anywhere else, report and exit QEMU with failure.
+pub fn panic(info: &PanicInfo) -> ! {
     x86_64::instructions::interrupts::disable();
     console::force_unlock();
     let index = CURRENT_TEST.swap(NO_TEST, Ordering::SeqCst);
@@ -281,33 +277,4 @@ fn panic_message(info: &PanicInfo) -> String {
         Some(location) => alloc::format!("{} at {}", info.message(), location),
         None => info.message().to_string(),
     }
-}
-
-mod tests {
-    /// The runner itself: a test that must panic.
-    fn a_panicking_test_is_reported() {
-        panic!("this panic is expected");
-    }
-    crate::kernel_test!(a_panicking_test_is_reported, should_panic);
-
-    /// The runner itself: a test that must page-fault.
-    fn an_expected_page_fault_is_reported() {
-        let unmapped = 0x0000_7fff_dead_b000 as *mut u64;
-        // SAFETY: not sound on purpose: this address is never mapped, so the
-        // write faults before touching memory; the runner expects the fault.
-        unsafe { unmapped.write_volatile(1) };
-    }
-    crate::kernel_test!(an_expected_page_fault_is_reported, should_page_fault);
-
-    /// For the host's self-test of the runner: must be reported as failed.
-    fn deliberately_fails() {
-        assert_eq!(1 + 1, 3, "deliberate failure for the runner's self-test");
-    }
-    crate::kernel_test!(deliberately_fails, ignore);
-
-    /// For the host's self-test of the runner: must be killed by its timeout.
-    fn deliberately_hangs() {
-        crate::halt_loop();
-    }
-    crate::kernel_test!(deliberately_hangs, ignore);
 }

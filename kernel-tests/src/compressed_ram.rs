@@ -1,12 +1,13 @@
 //! In-QEMU tests of the compressed store on the kernel's frames, with
 //! interrupts really disabled during map windows.
 
-use super::backend::KernelPages;
-use super::workload::{Random, Workload};
-use super::{interrupts_off, new_store, new_store_with};
-use crate::memory::frame::GFP_HIGHUSER;
-use crate::memory::PAGE_SIZE;
 use alloc::vec::Vec;
+use kernel::compressed_ram::workload::{Random, Workload};
+use kernel::compressed_ram::{new_store, new_store_with};
+use kernel::interrupts::atomic;
+use kernel::memory::frame::GFP_HIGHUSER;
+use kernel::memory::zsmalloc_backend::KernelPages;
+use kernel::memory::PAGE_SIZE;
 use zram::{CompressedStore, StoreError};
 use zsmalloc::Pool;
 
@@ -25,7 +26,7 @@ fn read(store: &mut CompressedStore<KernelPages>, slot: usize) -> [u8; PAGE_SIZE
 }
 
 fn every_page_kind_round_trips() {
-    for (name, config) in super::CONFIGURATIONS {
+    for (name, config) in kernel::compressed_ram::CONFIGURATIONS {
         round_trips_on(name, new_store_with(2 * KINDS, config));
     }
 }
@@ -169,9 +170,9 @@ crate::kernel_test!(bad_input_changes_nothing);
 
 /// Map windows under a fast timer: a timer tick must never land in one.
 fn no_timer_interrupt_inside_a_map_window() {
-    crate::interrupts::set_timer_frequency(10_000);
-    interrupts_off::start_checking();
-    let before = interrupts_off::statistics();
+    kernel::interrupts::set_timer_frequency(10_000);
+    atomic::start_checking();
+    let before = atomic::statistics();
     let pool = Pool::new("stress", KernelPages::new(GFP_HIGHUSER));
     let mut handles = Vec::new();
     for round in 0..2_000usize {
@@ -191,10 +192,10 @@ fn no_timer_interrupt_inside_a_map_window() {
             pool.free(handles.remove(0));
         }
     }
-    let ticks_seen = crate::interrupts::ticks();
-    crate::interrupts::on_tick(None);
-    crate::interrupts::set_timer_frequency(crate::interrupts::DEFAULT_TIMER_HZ);
-    let after = interrupts_off::statistics();
+    let ticks_seen = kernel::interrupts::ticks();
+    kernel::interrupts::on_tick(None);
+    kernel::interrupts::set_timer_frequency(kernel::interrupts::DEFAULT_TIMER_HZ);
+    let after = atomic::statistics();
     assert!(
         after.windows > before.windows + 4_000,
         "windows were opened"
@@ -213,7 +214,7 @@ crate::kernel_test!(no_timer_interrupt_inside_a_map_window);
 fn spanning_objects_are_mapped_in_place_on_highmem() {
     let pool = Pool::with_config(
         "pairs",
-        KernelPages::new(crate::memory::frame::GFP_HIGHMEM_ONLY),
+        KernelPages::new(kernel::memory::frame::GFP_HIGHMEM_ONLY),
         zsmalloc::Config::linux(4),
     )
     .expect("valid");
@@ -247,7 +248,7 @@ fn spanning_objects_are_mapped_in_place_on_highmem() {
     }
     assert_eq!(pool.total_pages(), 0);
     assert_eq!(
-        crate::memory::kmap::statistics().slots_in_use,
+        kernel::memory::kmap::statistics().slots_in_use,
         0,
         "every slot given back"
     );

@@ -12,11 +12,11 @@
 //! Pages given back are kept for reuse; the blocks return to the frame
 //! allocator when the backend is dropped.
 
-use super::interrupts_off::{self, SavedInterruptFlag};
-use crate::memory::frame::{self, AllocationFlags, Frame};
-use crate::memory::kmap;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
+use kernel::interrupts::atomic::{self, InterruptsOff};
+use kernel::memory::frame::{self, AllocationFlags, Frame};
+use kernel::memory::kmap;
 use spin::Mutex;
 use zsmalloc::{Backend, OutOfPages};
 
@@ -43,16 +43,11 @@ impl HighOrderPages {
             state: Mutex::new(BlockState::default()),
         }
     }
-
-    /// Frames held (lent or spare).
-    pub fn frames_held(&self) -> usize {
-        self.state.lock().blocks.len() * self.block_frames
-    }
 }
 
 impl Backend for HighOrderPages {
     type Page = Frame;
-    type AtomicState = SavedInterruptFlag;
+    type AtomicState = InterruptsOff;
 
     fn alloc_page(&self) -> Result<Frame, OutOfPages> {
         let mut state = self.state.lock();
@@ -82,12 +77,12 @@ impl Backend for HighOrderPages {
         kmap::kunmap_raw(page, address.as_ptr());
     }
 
-    fn enter_atomic(&self) -> SavedInterruptFlag {
-        interrupts_off::enter()
+    fn enter_atomic(&self) -> InterruptsOff {
+        atomic::enter()
     }
 
-    fn leave_atomic(&self, state: SavedInterruptFlag) {
-        interrupts_off::leave(state)
+    fn leave_atomic(&self, state: InterruptsOff) {
+        atomic::leave(state)
     }
 }
 

@@ -18,17 +18,17 @@
 //!
 //! Tables are printed for people and `BENCH-RESULT {json}` lines for tools.
 
-use super::backend::KernelPages;
-use super::high_order::HighOrderPages;
-use crate::memory::frame::{self, Frame, GFP_HIGHMEM_ONLY};
-use crate::memory::PAGE_SIZE;
-use crate::{println, tsc};
+use crate::high_order::HighOrderPages;
 use alloc::vec::Vec;
 use bench::corpus::Workload;
 use bench::report::JsonLine;
 use bench::speed::{self, Clock, Timing};
 use bench::zsmalloc_allocator::ZsmallocAllocator;
 use bench::ObjectAllocator;
+use kernel::memory::frame::{self, Frame, GFP_HIGHMEM_ONLY};
+use kernel::memory::zsmalloc_backend::KernelPages;
+use kernel::memory::PAGE_SIZE;
+use kernel::{println, tsc};
 use zsmalloc::{Backend, Config};
 
 /// Pages of the corpus timed in part 4.
@@ -51,7 +51,7 @@ pub fn run(corpus: &[u8]) {
     let workload = match Workload::from_pages(corpus) {
         Ok(workload) => workload,
         Err(error) => {
-            crate::error!("benchmark: the corpus is not usable: {:?}", error);
+            kernel::error!("benchmark: the corpus is not usable: {:?}", error);
             return;
         }
     };
@@ -201,7 +201,7 @@ fn speed_in_qemu(corpus: &[u8], workload: &Workload) {
     for contender in bench::lineup::lineup(|| KernelPages::new(GFP_HIGHMEM_ONLY)) {
         match speed::measure_allocator(&mut clock, &contender, workload) {
             Ok(rows) => timings.extend(rows),
-            Err(error) => crate::warn!("{}: {:?}", contender.name, error),
+            Err(error) => kernel::warn!("{}: {:?}", contender.name, error),
         }
     }
     for (name, config) in bench::lineup::zsmalloc_configurations() {
@@ -209,7 +209,7 @@ fn speed_in_qemu(corpus: &[u8], workload: &Workload) {
             .expect("valid");
         match speed::measure_mapping(&mut clock, allocator, workload) {
             Ok(rows) => timings.extend(rows),
-            Err(error) => crate::warn!("{}: {:?}", name, error),
+            Err(error) => kernel::warn!("{}: {:?}", name, error),
         }
     }
     print_speed(&timings);
