@@ -13,8 +13,8 @@
 //! * compaction: 10^5 objects, two thirds freed at random, then `compact()`.
 //!
 //! Each zsmalloc benchmark runs for Linux's default configuration
-//! (`zsmalloc`) and for our packed layout (`zsmalloc efficient`,
-//! `Config::efficient()`).
+//! (`zsmalloc linux`, `Config::linux(8)`) and for our packed layout
+//! (`zsmalloc packed`, `Config::packed()`).
 
 use std::alloc::Layout;
 use std::hint::black_box;
@@ -27,8 +27,8 @@ use zsmalloc::{Config, Handle, Pool, ReadOnly, ReadWrite, WriteOnly};
 
 /// The zsmalloc configurations measured, by row name.
 const CONFIGURATIONS: [(&str, Config); 2] = [
-    ("zsmalloc", Config::linux(8)),
-    ("zsmalloc efficient", Config::efficient()),
+    ("zsmalloc linux", Config::linux(8)),
+    ("zsmalloc packed", Config::packed()),
 ];
 
 struct Random(u64);

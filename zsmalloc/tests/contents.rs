@@ -2,8 +2,14 @@
 
 use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
 use zsmalloc::{
-    Config, HandleError, HandlePlacement, Pool, ReadOnly, ReadWrite, WriteOnly, PAGE_SIZE,
+    Backend, Config, HandleError, HandlePlacement, LinuxConfig, Pool, ReadOnly, ReadWrite,
+    WriteOnly, PAGE_SIZE,
 };
+
+/// A pool with Linux's default layout (chain 8).
+fn linux<B: Backend>(name: &str, backend: B) -> Pool<B> {
+    Pool::with_config(name, backend, Config::linux(8)).unwrap()
+}
 
 /// Sizes to try: all of 1..=4096 natively, a sample under Miri.
 fn sizes() -> Vec<usize> {
@@ -17,8 +23,14 @@ fn sizes() -> Vec<usize> {
     }
 }
 
+/// Every size through windows, on a HIGHMEM simulation that maps page
+/// pairs (spanning objects in place) or not (through the bounce buffer).
 fn every_size_round_trips(config: Config) {
-    let backend = HighmemBackend::new();
+    every_size_round_trips_on(config, HighmemBackend::new());
+    every_size_round_trips_on(config, HighmemBackend::new().without_page_pairs());
+}
+
+fn every_size_round_trips_on(config: Config, backend: HighmemBackend) {
     let pool = Pool::with_config("contents", &backend, config).unwrap();
     let mut mapper = pool.mapper();
     let mut handles = Vec::new();
@@ -28,7 +40,7 @@ fn every_size_round_trips(config: Config) {
         {
             let mut window = mapper.map(&handle, WriteOnly).unwrap();
             assert_eq!(window.len(), size);
-            spanning += usize::from(!window.is_in_place());
+            spanning += usize::from(window.spans_two_pages());
             fill_pattern(size as u64, &mut window);
         }
         let window = mapper.map(&handle, ReadOnly).unwrap();
@@ -57,8 +69,8 @@ fn every_size_round_trips(config: Config) {
 }
 
 #[test]
-fn every_size_round_trips_efficient() {
-    every_size_round_trips(Config::efficient());
+fn every_size_round_trips_packed() {
+    every_size_round_trips(Config::packed());
 }
 
 #[test]
@@ -68,10 +80,10 @@ fn every_size_round_trips_linux_chain_8() {
 
 #[test]
 fn every_size_round_trips_chain_4_out_of_band() {
-    every_size_round_trips(Config {
+    every_size_round_trips(Config::Linux(LinuxConfig {
         handle_placement: HandlePlacement::OutOfBand,
-        ..Config::linux(4)
-    });
+        ..LinuxConfig::with_chain(4)
+    }));
 }
 
 #[test]
@@ -173,7 +185,7 @@ fn windows_closed_out_of_order_stay_memory_safe() {
 #[test]
 fn compaction_keeps_contents_and_handles() {
     let backend = HighmemBackend::new();
-    let pool = Pool::new("compact", &backend);
+    let pool = linux("compact", &backend);
     let count = if cfg!(miri) { 60 } else { 3000 };
     let mut handles: Vec<_> = (0..count)
         .map(|i| {
@@ -220,7 +232,7 @@ fn compaction_keeps_contents_and_handles() {
 
 #[test]
 fn compaction_skips_a_pinned_zspage() {
-    let pool = Pool::new("pinned", HighmemBackend::new());
+    let pool = linux("pinned", HighmemBackend::new());
     let handles: Vec<_> = (0..200).map(|_| pool.malloc(100).unwrap()).collect();
     let mut kept = Vec::new();
     for (i, handle) in handles.into_iter().enumerate() {
@@ -252,7 +264,7 @@ fn compaction_skips_a_pinned_zspage() {
 
 #[test]
 fn stats_table_is_readable() {
-    let pool = Pool::new("stats", HighmemBackend::new());
+    let pool = linux("stats", HighmemBackend::new());
     let handles: Vec<_> = (0..100).map(|i| pool.malloc(100 + i).unwrap()).collect();
     let stats = pool.stats();
     assert_eq!(stats.objects_used, 100);
@@ -260,7 +272,7 @@ fn stats_table_is_readable() {
     assert_eq!(
         stats.total_pages,
         stats
-            .classes
+            .classes()
             .iter()
             .map(|row| row.pages_used)
             .sum::<usize>()
@@ -276,14 +288,15 @@ fn stats_table_is_readable() {
 
 #[test]
 fn allocation_fills_the_fullest_zspage_first() {
-    let pool = Pool::new("fullness", HighmemBackend::new());
+    let pool = linux("fullness", HighmemBackend::new());
     let class_row = |pool: &Pool<HighmemBackend>| {
         let stats = pool.stats();
         stats
-            .classes
-            .into_iter()
+            .classes()
+            .iter()
             .find(|row| row.size == 208)
             .unwrap()
+            .clone()
     };
     // Class 208 holds 59 objects per 3-page zspage: fill two zspages, A then B.
     let mut handles: Vec<_> = (0..118).map(|_| pool.malloc(200).unwrap()).collect();

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as RunnerConfig;
 use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
 use zsmalloc::{
-    AllocError, Backend, Config, Handle, HandlePlacement, Layout, Pool, ReadOnly, ReadWrite,
+    AllocError, Backend, Config, Handle, HandlePlacement, LinuxConfig, Pool, ReadOnly, ReadWrite,
     WriteOnly,
 };
 
@@ -111,7 +111,7 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                 let predicted = pool.pages_compactable();
                 let before = pool.total_pages();
                 let freed = pool.compact();
-                if pool.config().layout == Layout::SizeClassed {
+                if pool.layout().name() == "linux" {
                     // Linux's count is exact: compaction frees at least that.
                     assert!(freed >= predicted);
                 } else {
@@ -166,12 +166,12 @@ fn configuration(selector: u8) -> Config {
     match selector % 4 {
         0 => Config::linux(8),
         1 => Config::linux(4),
-        2 => Config::efficient(),
-        _ => Config {
+        2 => Config::packed(),
+        _ => Config::Linux(LinuxConfig {
             handle_placement: HandlePlacement::OutOfBand,
             merge_classes: false,
-            ..Config::linux(8)
-        },
+            ..LinuxConfig::with_chain(8)
+        }),
     }
 }
 
@@ -189,11 +189,11 @@ proptest! {
     }
 
     #[test]
-    fn efficient_pool_matches_the_model(
+    fn packed_pool_matches_the_model(
         operations in prop::collection::vec(operation_strategy(), sequence_length()),
     ) {
         let backend = HighmemBackend::new();
-        let pool = Pool::with_config("model", &backend, Config::efficient()).unwrap();
+        let pool = Pool::with_config("model", &backend, Config::packed()).unwrap();
         run(&pool, || backend.counters().live_pages, &operations);
     }
 
@@ -213,7 +213,7 @@ proptest! {
 #[test]
 fn every_nth_page_failing_loses_nothing() {
     let backend = FaultyBackend::new(HighmemBackend::new(), FaultPlan::EveryNth(3));
-    let pool = Pool::new("every third", &backend);
+    let pool = Pool::with_config("every third", &backend, Config::linux(8)).unwrap();
     let operations: Vec<Operation> = (0..if cfg!(miri) { 30 } else { 400 })
         .map(|i| match i % 5 {
             0..=2 => Operation::Malloc(100 + i * 13 % 4000),
@@ -226,9 +226,9 @@ fn every_nth_page_failing_loses_nothing() {
 }
 
 #[test]
-fn every_nth_page_failing_loses_nothing_efficient() {
+fn every_nth_page_failing_loses_nothing_packed() {
     let backend = FaultyBackend::new(HighmemBackend::new(), FaultPlan::EveryNth(3));
-    let pool = Pool::with_config("every third", &backend, Config::efficient()).unwrap();
+    let pool = Pool::with_config("every third", &backend, Config::packed()).unwrap();
     let operations: Vec<Operation> = (0..if cfg!(miri) { 30 } else { 400 })
         .map(|i| match i % 6 {
             // Large enough to need pages even in Miri's 30 operations.
@@ -245,7 +245,7 @@ fn every_nth_page_failing_loses_nothing_efficient() {
 #[test]
 fn exhausted_backend_refuses_cleanly() {
     let backend = HighmemBackend::with_page_limit(3);
-    let pool = Pool::new("small", &backend);
+    let pool = Pool::with_config("small", &backend, Config::linux(8)).unwrap();
     // Class 3632 needs 8 pages per zspage: never possible.
     assert_eq!(pool.malloc(3600).unwrap_err(), AllocError::OutOfPages);
     assert_eq!(pool.total_pages(), 0);

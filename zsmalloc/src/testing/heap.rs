@@ -1,9 +1,15 @@
-//! A backend whose pages are plain, always-addressable heap blocks.
+//! A backend whose pages are plain, always-addressable heap blocks: the
+//! fast one, for benchmarks and large tests.
+//!
+//! Mapping is the identity and costs nothing. Atomic sections are those of
+//! the simulated CPU ([`super::cpu`]), checked in debug builds (tests) and
+//! free in release builds (benchmarks).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::cpu::{self, AtomicToken};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 
 /// A page of [`HeapBackend`]: the block's pointer, used only as a name.
@@ -50,7 +56,7 @@ impl HeapBackend {
 
 impl Backend for HeapBackend {
     type Page = HeapPage;
-    type AtomicState = ();
+    type AtomicState = Option<AtomicToken>;
 
     fn alloc_page(&self) -> Result<HeapPage, OutOfPages> {
         let live = self.live_pages.fetch_add(1, Ordering::Relaxed);
@@ -82,7 +88,14 @@ impl Backend for HeapBackend {
 
     unsafe fn unmap_page(&self, _page: HeapPage, _address: NonNull<u8>) {}
 
-    fn enter_atomic(&self) {}
+    fn enter_atomic(&self) -> Option<AtomicToken> {
+        cfg!(debug_assertions).then(cpu::enter)
+    }
 
-    fn leave_atomic(&self, _state: ()) {}
+    fn leave_atomic(&self, state: Option<AtomicToken>) {
+        if let Some(token) = state {
+            // Its mappings need no unmapping: none is ever open.
+            cpu::leave(token, || 0);
+        }
+    }
 }

@@ -19,7 +19,7 @@
 use alloc::vec::Vec;
 
 use crate::backend::PAGE_SIZE;
-use crate::config::{Config, HandlePlacement, HANDLE_HEADER_SIZE};
+use crate::linux::config::{HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
 
 /// The shape of one (physical) size class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +57,12 @@ pub fn zspage_chain_length(class_size: usize, max_chain: usize) -> usize {
 }
 
 /// Number of logical classes for a configuration (255 for Linux's).
-pub fn logical_class_count(config: &Config) -> usize {
+pub fn logical_class_count(config: &LinuxConfig) -> usize {
     (PAGE_SIZE - config.min_object_size).div_ceil(config.class_spacing) + 1
 }
 
 /// Size of logical class `index`.
-pub fn logical_class_size(config: &Config, index: usize) -> usize {
+pub fn logical_class_size(config: &LinuxConfig, index: usize) -> usize {
     (config.min_object_size + index * config.class_spacing).min(PAGE_SIZE)
 }
 
@@ -75,14 +75,14 @@ pub struct SizeClassTable {
     classes: Vec<ClassGeometry>,
     /// Like `zs_huge_class_size()`.
     huge_class_size: usize,
-    config: Config,
+    config: LinuxConfig,
 }
 
 impl SizeClassTable {
     /// Compute the classes of `config` (assumed validated), the way
     /// `zs_create_pool` does: from the largest class down, merging a class
     /// into the previous one when pages and objects per zspage agree.
-    pub fn new(config: &Config) -> SizeClassTable {
+    pub fn new(config: &LinuxConfig) -> SizeClassTable {
         let count = logical_class_count(config);
         let mut physical_descending: Vec<ClassGeometry> = Vec::new();
         let mut logical_to_descending = alloc::vec![0usize; count];
@@ -170,7 +170,7 @@ impl SizeClassTable {
 }
 
 /// Header bytes in front of the payload for a class.
-fn header_size_for(config: &Config, huge: bool) -> usize {
+fn header_size_for(config: &LinuxConfig, huge: bool) -> usize {
     match config.handle_placement {
         HandlePlacement::Inline if !huge => HANDLE_HEADER_SIZE,
         _ => 0,
