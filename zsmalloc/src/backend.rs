@@ -9,8 +9,8 @@
 //! ```text
 //!   enter_atomic ──────────────┐ interrupts off (the state before is kept)
 //!     map_page(A) ───────────┐ │
-//!       map_page_pair(B, C) ┐│ │ a pair takes two slots, adjacent in memory
-//!       unmap_page_pair ────┘│ │ at most 4 slots at once: 2 for an open map window
+//!       map_page_pair(B, C) ┐│ │ a pair takes two kmap slots, side by side
+//!       unmap_page_pair ────┘│ │ at most 4 kmap slots: 2 for an open map window
 //!     unmap_page(A) ─────────┘ │ (one page or a pair), 2 transient in an operation
 //!     enter_atomic ─────────┐  │ sections nest ...
 //!   leave_atomic ───────────┼──┘ ... and may end in any order: interrupts stay
@@ -60,7 +60,7 @@ pub trait Backend: Send + Sync {
     /// bytes until `unmap_page`. The crate maps only inside atomic sections,
     /// nests mappings in strict LIFO order, and holds at most 4 kmap slots
     /// at once: an open in-place map window holds one mapping, or one pair
-    /// (two slots) for an object spanning two pages, and an operation holds
+    /// (two kmap slots) for an object spanning two pages, and an operation holds
     /// at most 2 transient ones.
     ///
     /// # Safety

@@ -22,7 +22,7 @@ pub enum HandlePlacement {
     /// (huge objects keep it outside, as Linux keeps it in `page->index`).
     Inline,
     /// Every class keeps owners in a side table: objects need no header, at
-    /// the price of 4 bytes of heap metadata per object slot.
+    /// the price of 4 bytes of heap metadata per object.
     OutOfBand,
 }
 

@@ -19,7 +19,7 @@
 //! 6. [`check`] and [`stats`]: the invariants, and the class table (Linux's
 //!    debugfs `classes` file).
 //!
-//! This file ties them to the pool ([`crate::Layout`]): one [`ClassState`]
+//! This file ties them to the pool ([`crate::Layout`]): one `ClassState`
 //! per physical class, each behind its own spin lock, and the location an
 //! object's handle-table entry records:
 //!
@@ -84,7 +84,6 @@ impl Location {
 
 /// Linux's layout: the size classes and their zspages.
 pub struct LinuxLayout<P> {
-    config: LinuxConfig,
     size_classes: SizeClassTable,
     classes: Box<[SpinLock<ClassState<P>>]>,
 }
@@ -100,20 +99,9 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
             .map(|(class, geometry)| SpinLock::new(ClassState::new(class as u16, *geometry)))
             .collect();
         LinuxLayout {
-            config,
             size_classes,
             classes,
         }
-    }
-
-    /// Its configuration.
-    pub fn config(&self) -> &LinuxConfig {
-        &self.config
-    }
-
-    /// Its size classes.
-    pub fn size_classes(&self) -> &SizeClassTable {
-        &self.size_classes
     }
 
     /// The class an entry's object belongs to (never changes).
@@ -123,7 +111,7 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
 }
 
 // SAFETY: pages come from `core.alloc_page` and are freed once (when their
-// zspage dies, or in `release_all`); objects of a class are disjoint slots
+// zspage dies, or in `release_all`); objects of a class are disjoint extents
 // of its zspages, and an object's header is written only while the object
 // is free or being allocated; a pinned zspage is never a compaction source
 // nor destroyed (a pinned object is allocated, so its zspage is not empty);

@@ -26,15 +26,15 @@ use crate::linux::config::{HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
 pub struct ClassGeometry {
     /// Logical index of the class (the largest logical class it serves).
     pub index: usize,
-    /// Object slot size in bytes, header included.
+    /// Object size in bytes, header included.
     pub size: usize,
     /// Pages chained into one zspage.
     pub pages_per_zspage: usize,
-    /// Object slots in one zspage.
+    /// Objects in one zspage.
     pub objects_per_zspage: usize,
     /// One object per page: the owner handle lives outside the object.
     pub huge: bool,
-    /// Bytes in front of the payload inside the slot (8 or 0).
+    /// Bytes in front of the payload inside the object (8 or 0).
     pub header_size: usize,
 }
 

@@ -18,9 +18,9 @@ use crate::fullness::{group_label, FULLNESS_GROUPS};
 pub struct ClassStats {
     /// Logical class index (as Linux prints it).
     pub index: usize,
-    /// Object slot size in bytes.
+    /// Object size in bytes (the class size, header included).
     pub size: usize,
-    /// Object slots per zspage.
+    /// Objects per zspage.
     pub objects_per_zspage: usize,
     /// Pages per zspage.
     pub pages_per_zspage: usize,
@@ -28,9 +28,9 @@ pub struct ClassStats {
     pub huge: bool,
     /// Zspages in each fullness group: empty, <10%, ..., <100%, full.
     pub zspages_by_fullness: [usize; FULLNESS_GROUPS],
-    /// Object slots in all zspages of the class.
+    /// Objects, allocated or free, in all zspages of the class.
     pub objects_allocated: usize,
-    /// Object slots in use.
+    /// Objects allocated.
     pub objects_used: usize,
     /// Sum of the payload sizes of the objects in use.
     pub payload_bytes: usize,

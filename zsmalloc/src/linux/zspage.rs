@@ -100,7 +100,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         self.geometry.header_size == 0
     }
 
-    /// Object slots of all live zspages (`OBJS_ALLOCATED` in Linux).
+    /// Objects, allocated or free, of all live zspages (`OBJS_ALLOCATED` in Linux).
     pub(crate) fn objects_allocated(&self) -> usize {
         self.live_zspages * self.geometry.objects_per_zspage
     }
@@ -297,8 +297,8 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         debug_assert!(record.live && record.in_use == 0 && record.pins == 0);
         let pages_per_zspage = self.geometry.pages_per_zspage;
         let first = zspage as usize * pages_per_zspage;
-        for slot in &mut self.pages[first..first + pages_per_zspage] {
-            if let Some(page) = slot.take() {
+        for held in &mut self.pages[first..first + pages_per_zspage] {
+            if let Some(page) = held.take() {
                 // SAFETY: the page belonged to this zspage, which is empty and
                 // unpinned, so nothing maps or references it any more.
                 unsafe { core.free_page(page) };
@@ -314,8 +314,8 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
 
     /// Give back every page (pool teardown).
     pub(crate) fn release_all<B: Backend<Page = P>>(&mut self, core: &PoolCore<B>) {
-        for slot in &mut self.pages {
-            if let Some(page) = slot.take() {
+        for held in &mut self.pages {
+            if let Some(page) = held.take() {
                 // SAFETY: the pool is being dropped: no handle can reach the
                 // page and no window is open (windows borrow the pool).
                 unsafe { core.free_page(page) };

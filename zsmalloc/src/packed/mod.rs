@@ -1,7 +1,7 @@
 //! The packed layout (ours, [`crate::Config::packed`]): one shared open
 //! zspage instead of one partly filled zspage per size class.
 //!
-//! Linux gives every size class its own zspages of equal slots, so each of
+//! Linux gives every size class its own zspages of equal-sized objects, so each of
 //! the ~150 classes a zram workload touches has a partly filled *last*
 //! zspage: on the project's corpus that tail costs 11% of the pages (chain
 //! 4) or 22% (chain 8). The packed layout puts objects of *every* size end
@@ -104,7 +104,6 @@ impl Location {
 
 /// The packed layout: its state behind one lock.
 pub struct PackedLayout<P> {
-    config: PackedConfig,
     state: SpinLock<PackedState<P>>,
 }
 
@@ -112,14 +111,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedLayout<P> {
     /// The layout for `config` (assumed validated).
     pub fn new(config: PackedConfig) -> Self {
         PackedLayout {
-            config,
             state: SpinLock::new(PackedState::new(&config)),
         }
-    }
-
-    /// Its configuration.
-    pub fn config(&self) -> &PackedConfig {
-        &self.config
     }
 }
 

@@ -8,7 +8,7 @@
 //!   leave  (depth 1 -> 0)    no mapping may still be open; restore the saved flag
 //! ```
 //!
-//! The testing backends call [`enter`] and [`leave`]; tests read
+//! The testing backends call `enter` and `leave`; tests read
 //! [`interrupts_enabled`] and [`atomic_depth`] to see what a kernel would
 //! see, and [`set_interrupts_enabled`] plays code that runs with interrupts
 //! already off.

@@ -295,11 +295,11 @@ impl HighmemBackend {
             std::ptr::copy_nonoverlapping(window.address.as_ptr(), backing.as_mut_ptr(), PAGE_SIZE);
             std::ptr::write_bytes(window.address.as_ptr(), POISON, PAGE_SIZE);
         }
-        let slot = &mut frames.blocks[window.block];
-        let block = slot.as_mut().expect("a mapped page's block is live");
+        let record = &mut frames.blocks[window.block];
+        let block = record.as_mut().expect("a mapped page's block is live");
         block.mapped -= 1;
         if block.mapped == 0 {
-            let block = slot.take().expect("just checked");
+            let block = record.take().expect("just checked");
             frames.free_blocks.push(window.block);
             // SAFETY: no page of the block is mapped any more; it was
             // allocated with this layout.
