@@ -48,6 +48,16 @@ impl<B: Backend> Pool<B> {
     /// (`zs_obj_read_end`). The handle stays borrowed until then, so the
     /// object cannot be freed meanwhile. Fails with [`HandleError::Mapped`]
     /// if a window on this object is open.
+    ///
+    /// ```compile_fail,E0505
+    /// use zsmalloc::{Pool, PAGE_SIZE, testing::HeapBackend};
+    /// let pool = Pool::new("p", HeapBackend::new());
+    /// let handle = pool.malloc(8).unwrap();
+    /// let mut local_copy = [0; PAGE_SIZE];
+    /// let read = pool.read_begin(&handle, &mut local_copy).unwrap();
+    /// pool.free(handle); // error: the read still borrows the handle
+    /// drop(read);
+    /// ```
     pub fn read_begin<'a>(
         &'a self,
         handle: &'a Handle,

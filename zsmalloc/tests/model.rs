@@ -9,7 +9,7 @@ use proptest::test_runner::Config as RunnerConfig;
 use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
 use zsmalloc::{
     AllocError, Backend, Config, Handle, HandlePlacement, LinuxConfig, Pool, ReadOnly, ReadWrite,
-    WriteOnly,
+    WriteOnly, PAGE_SIZE,
 };
 
 #[derive(Debug, Clone)]
@@ -21,6 +21,10 @@ enum Operation {
     Update(usize),
     /// Read an object back through a read-only window.
     Read(usize),
+    /// Overwrite an object with pattern `seed` by copying (`zs_obj_write`).
+    CopyIn(usize, u64),
+    /// Read an object back with `read_begin` (`zs_obj_read_begin`).
+    ReadBegin(usize),
     Free(usize),
     Compact,
 }
@@ -35,6 +39,8 @@ fn operation_strategy() -> impl Strategy<Value = Operation> {
         3 => (any::<usize>(), any::<u64>()).prop_map(|(index, seed)| Operation::Write(index, seed)),
         1 => any::<usize>().prop_map(Operation::Update),
         2 => any::<usize>().prop_map(Operation::Read),
+        1 => (any::<usize>(), any::<u64>()).prop_map(|(index, seed)| Operation::CopyIn(index, seed)),
+        1 => any::<usize>().prop_map(Operation::ReadBegin),
         3 => any::<usize>().prop_map(Operation::Free),
         1 => Just(Operation::Compact),
     ]
@@ -101,6 +107,21 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                 let index = index % model.objects.len();
                 let (handle, contents) = &model.objects[index];
                 assert_eq!(&mapper.map(handle, ReadOnly).unwrap()[..], &contents[..]);
+            }
+            Operation::CopyIn(index, seed) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &mut model.objects[index];
+                fill_pattern(seed, contents);
+                assert_eq!(pool.write(handle, contents), Ok(contents.len()));
+            }
+            Operation::ReadBegin(index) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &model.objects[index];
+                let mut local_copy = [0; PAGE_SIZE];
+                assert_eq!(
+                    &pool.read_begin(handle, &mut local_copy).unwrap()[..],
+                    &contents[..]
+                );
             }
             Operation::Free(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();

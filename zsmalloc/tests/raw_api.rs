@@ -184,7 +184,7 @@ fn bad_handles_are_errors_with(config: Config) {
         zs_map_object(&mut pool, 0, ZS_MM_RO).unwrap_err(),
         ZsError::Handle(HandleError::Null)
     );
-    // Never issued: unknown slot, and a forged generation of a real slot.
+    // Never issued: unknown entry, and a forged generation of a real entry.
     assert_eq!(
         zs_free(&pool, 12345),
         Err(ZsError::Handle(HandleError::NeverIssued))
@@ -208,10 +208,10 @@ fn bad_handles_are_errors_with(config: Config) {
         zs_map_object(&mut pool, handle, ZS_MM_RW).unwrap_err(),
         ZsError::Handle(HandleError::Freed)
     );
-    // The slot is reused with a new generation: the old handle stays stale.
+    // The entry is reused with a new generation: the old handle stays stale.
     let reused = zs_malloc(&pool, 100);
     assert_ne!(reused, handle);
-    assert_eq!(reused as u32, handle as u32, "same slot, new generation");
+    assert_eq!(reused as u32, handle as u32, "same entry, new generation");
     assert_eq!(
         zs_free(&pool, handle),
         Err(ZsError::Handle(HandleError::Freed))
