@@ -5,11 +5,13 @@
 #   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
 #   ./run-qemu.sh miri          the zsmalloc tests under Miri;  ./run-qemu.sh lint   fmt + clippy
+#   ./run-qemu.sh plot LOG... [-o DIR]   SVG charts from the report lines of saved runs
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
 # (through apt-get when run as root; otherwise it says what to install).
 set -euo pipefail
+invocation_dir=$PWD
 cd "$(dirname "$0")"
 
 die() { echo "run-qemu.sh: $*" >&2; exit 1; }
@@ -73,8 +75,8 @@ run_tests() {
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc, zram, bench =="
-        cargo test -p zsmalloc -p zram -p bench -- "${filter[@]}" || status=1
+        echo "== host tests: zsmalloc, zram, bench, plot =="
+        cargo test -p zsmalloc -p zram -p bench -p plot -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -102,7 +104,7 @@ case "${1:-}" in
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench --all-targets -- -D warnings
+        cargo clippy -p zsmalloc -p zram -p bench -p plot --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
         cargo clippy -p kernel --target x86_64-unknown-none -- -D warnings
         ;;
@@ -119,6 +121,20 @@ case "${1:-}" in
         done
         cargo run --quiet --release -p bench -- "$@"
         exec cargo run --quiet --release -p boot -- --option bench --lowmem 128M "${corpus[@]}"
+        ;;
+    plot)
+        # Charts from saved logs. Paths are the caller's: relative ones are
+        # made absolute, since this script works from the repository.
+        shift
+        setup
+        arguments=()
+        for argument in "$@"; do
+            if [[ $argument != -* && $argument != /* ]]; then
+                argument=$invocation_dir/$argument
+            fi
+            arguments+=("$argument")
+        done
+        exec cargo run --quiet --release -p plot -- "${arguments[@]}"
         ;;
     -h | --help)
         setup

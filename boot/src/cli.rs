@@ -1,5 +1,6 @@
 //! The command line of the `boot` binary (what `./run-qemu.sh` forwards).
 
+use crate::limits::{self, Workload};
 use crate::qemu::Machine;
 use crate::{Firmware, Kernel};
 use std::path::PathBuf;
@@ -10,12 +11,18 @@ usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
        run-qemu.sh bench [--corpus FILE]   the benchmark, on the host and in QEMU
        run-qemu.sh miri | lint        zsmalloc's tests under Miri | fmt and clippy
+       run-qemu.sh plot LOG... [-o DIR]   SVG charts from saved runs' report lines
 
 options:
   --uefi            boot with UEFI firmware (OVMF) instead of BIOS
-  --memory SIZE     guest RAM, e.g. 512M or 2G (default 512M)
-  --lowmem SIZE     size of the kernel's direct map (LOWMEM), e.g. 32M
+  --memory SIZE     guest RAM, e.g. 512M or 2G (default 512M, or sized to the corpus);
+                    less than the run needs is refused with the minimum
+  --lowmem SIZE     size of the kernel's direct map (LOWMEM), e.g. 32M (default 32M)
   --kvm             use KVM acceleration (opt-in; -cpu qemu64)
+  --icount          QEMU's instruction-count clock (-icount shift=0,align=off,sleep=off):
+                    guest time follows the instructions executed, the TSC reads ~1 GHz
+                    and every run takes the same cycles: latency and speed figures free
+                    of host scheduling noise (TCG only, so not with --kvm)
   --gdb             wait for gdb on localhost:1234 before booting
   --corpus FILE     the demo stores the pages of FILE (whole 4096-byte pages; .gz is
                     decompressed); default: corpus/mixed-anon-4200.pages.gz
@@ -23,9 +30,14 @@ options:
   --zsmalloc NAME   the demo's zsmalloc configuration: packed (default), linux4 or linux8
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
-  --timeout SECONDS kill QEMU after this many seconds
+  --timeout SECONDS kill QEMU after this many seconds; 0: no limit (default: the demo
+                    120 s + 5 s per MiB of corpus, the test kernel 600 s, none with --gdb)
   --option KEY=VAL  pass a raw boot option to the kernel
-  -h, --help        show this text";
+  -h, --help        show this text
+
+environment:
+  QEMU_EXTRA_ARGS   more arguments for qemu-system-x86_64, split on whitespace and
+                    appended to its command line, e.g. QEMU_EXTRA_ARGS='-d int -D qemu.log'";
 
 /// What the user asked for.
 #[derive(Debug)]
@@ -38,6 +50,10 @@ pub struct Arguments {
     pub built_in: bool,
     /// Whether `--memory` was given (otherwise it is sized to the corpus).
     pub memory_given: bool,
+    /// `--lowmem` in MiB, if given.
+    pub lowmem_mib: Option<u64>,
+    /// Whether `--timeout` was given (otherwise a default is chosen).
+    pub timeout_given: bool,
 }
 
 /// Parse `512M`, `2G` or a plain number of MiB.
@@ -60,6 +76,8 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     let mut corpus = None;
     let mut built_in = false;
     let mut memory_given = false;
+    let mut lowmem_mib = None;
+    let mut timeout_given = false;
     let value_of = |flag: &str, words: &mut dyn Iterator<Item = String>| {
         words.next().ok_or_else(|| format!("{flag} needs a value"))
     };
@@ -72,11 +90,13 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 memory_given = true;
             }
             "--lowmem" => {
-                let size = value_of("--lowmem", &mut words)?;
-                parse_memory_mib(&size)?;
-                machine.options.push(format!("lowmem={size}"));
+                let mib = parse_memory_mib(&value_of("--lowmem", &mut words)?)?;
+                lowmem_mib = Some(mib);
+                // In MiB: the kernel reads a plain number as bytes.
+                machine.options.push(format!("lowmem={mib}M"));
             }
             "--kvm" => machine.kvm = true,
+            "--icount" => machine.icount = true,
             "--zsmalloc" => {
                 let name = value_of("--zsmalloc", &mut words)?;
                 if !["packed", "linux4", "linux8"].contains(&name.as_str()) {
@@ -93,10 +113,11 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 .push(format!("test-filter={}", value_of("--filter", &mut words)?)),
             "--timeout" => {
                 let seconds = value_of("--timeout", &mut words)?;
-                let seconds: u64 = seconds
-                    .parse()
-                    .map_err(|_| format!("invalid --timeout '{seconds}'"))?;
-                machine.timeout = Some(Duration::from_secs(seconds));
+                let seconds: u64 = seconds.parse().map_err(|_| {
+                    format!("invalid --timeout '{seconds}' (whole seconds; 0: no limit)")
+                })?;
+                machine.timeout = (seconds > 0).then(|| Duration::from_secs(seconds));
+                timeout_given = true;
             }
             "--option" => machine.options.push(value_of("--option", &mut words)?),
             "--corpus" => corpus = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
@@ -116,13 +137,45 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     if built_in && corpus.is_some() {
         return Err("--built-in and --corpus exclude each other".into());
     }
+    if machine.icount && machine.kvm {
+        return Err(
+            "--icount and --kvm exclude each other: the instruction-count clock needs \
+             QEMU's software emulation (TCG); drop --kvm to use it"
+                .into(),
+        );
+    }
     Ok(Arguments {
         machine,
         kernel,
         corpus,
         built_in,
         memory_given,
+        lowmem_mib,
+        timeout_given,
     })
+}
+
+impl Arguments {
+    /// What the run loads: the corpus of `corpus_bytes` (when the demo has
+    /// one), the built-in workload, or nothing (the test kernel).
+    pub fn workload(&self, corpus_bytes: Option<u64>) -> Workload {
+        match (self.kernel, corpus_bytes) {
+            (Kernel::Tests, _) => Workload::Tests,
+            (Kernel::Demo, Some(bytes)) => Workload::Corpus { bytes },
+            (Kernel::Demo, None) => Workload::BuiltIn,
+        }
+    }
+
+    /// Once the workload is known: refuse too little guest RAM (before QEMU
+    /// starts) and choose the default time limit unless `--timeout` was
+    /// given (none with `--gdb`: a person is at the controls).
+    pub fn apply_limits(&mut self, workload: Workload) -> Result<(), String> {
+        limits::check_memory(self.machine.firmware, workload, self.machine.memory_mib)?;
+        if !self.timeout_given && !self.machine.gdb {
+            self.machine.timeout = Some(limits::default_timeout(self.kernel, workload));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -149,8 +202,43 @@ mod tests {
         assert_eq!(arguments.machine.memory_mib, 1024);
         assert!(arguments.machine.kvm);
         assert!(arguments.memory_given);
+        assert_eq!(arguments.lowmem_mib, Some(16));
         assert_eq!(arguments.machine.options, vec!["lowmem=16M".to_string()]);
         assert_eq!(arguments.kernel, Kernel::Demo);
+        assert!(!arguments.machine.icount);
+    }
+
+    #[test]
+    fn lowmem_reaches_the_kernel_in_mib() {
+        // The kernel reads a plain number as bytes; the runner's sizes are MiB.
+        let arguments = parse(&["--lowmem", "64"]).unwrap();
+        assert_eq!(arguments.machine.options, vec!["lowmem=64M".to_string()]);
+        let arguments = parse(&["--lowmem", "1G"]).unwrap();
+        assert_eq!(arguments.machine.options, vec!["lowmem=1024M".to_string()]);
+    }
+
+    #[test]
+    fn icount_is_an_option_that_excludes_kvm() {
+        assert!(parse(&["--icount"]).unwrap().machine.icount);
+        let error = parse(&["--icount", "--kvm"]).unwrap_err();
+        assert!(
+            error.contains("--icount and --kvm exclude each other"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn timeouts_parse_and_zero_means_none() {
+        let arguments = parse(&["--timeout", "90"]).unwrap();
+        assert_eq!(arguments.machine.timeout, Some(Duration::from_secs(90)));
+        assert!(arguments.timeout_given);
+        let arguments = parse(&["--timeout", "0"]).unwrap();
+        assert_eq!(arguments.machine.timeout, None);
+        assert!(arguments.timeout_given);
+        assert!(!parse(&[]).unwrap().timeout_given);
+        assert!(parse(&["--timeout", "soon"])
+            .unwrap_err()
+            .contains("invalid --timeout"));
     }
 
     #[test]

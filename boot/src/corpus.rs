@@ -48,17 +48,21 @@ impl Corpus {
     }
 }
 
-/// Check that `bytes` is a whole, non-zero number of pages.
-pub fn check_size(path: &Path, bytes: u64) -> Result<(), String> {
+/// Check that `bytes` is a whole, non-zero number of pages. `path` is the
+/// user's file; `decompressed` says that `bytes` counts its gzip contents.
+pub fn check_size(path: &Path, decompressed: bool, bytes: u64) -> Result<(), String> {
+    let what = if decompressed {
+        format!("{} (decompressed)", path.display())
+    } else {
+        path.display().to_string()
+    };
     if bytes == 0 {
         Err(format!(
-            "{} is empty; a corpus is a file of whole 4096-byte pages",
-            path.display()
+            "{what} is empty; a corpus is a file of whole 4096-byte pages"
         ))
     } else if !bytes.is_multiple_of(PAGE_SIZE) {
         Err(format!(
-            "{} has {} bytes, which is not a multiple of 4096 ({} whole pages and {} bytes left over)",
-            path.display(),
+            "{what} has {} bytes, which is not a multiple of 4096 ({} whole pages and {} bytes left over)",
             bytes,
             bytes / PAGE_SIZE,
             bytes % PAGE_SIZE
@@ -76,19 +80,20 @@ pub fn prepare(path: &Path) -> Result<Corpus, String> {
         return Err(format!("corpus {} is not a file", path.display()));
     }
     let temporary = path.extension().is_some_and(|extension| extension == "gz");
-    let path = if temporary {
-        decompress(path)?
-    } else {
-        path.to_path_buf()
-    };
-    let corpus = Corpus {
-        bytes: std::fs::metadata(&path)
-            .map_err(|error| error.to_string())?
-            .len(),
-        path,
+    let mut corpus = Corpus {
+        path: if temporary {
+            decompress(path)?
+        } else {
+            path.to_path_buf()
+        },
+        bytes: 0,
         temporary,
     };
-    check_size(&corpus.path, corpus.bytes)?;
+    // (On an error `corpus` is dropped, which deletes a decompressed copy.)
+    corpus.bytes = std::fs::metadata(&corpus.path)
+        .map_err(|error| format!("cannot read corpus {}: {error}", path.display()))?
+        .len();
+    check_size(path, temporary, corpus.bytes)?;
     Ok(corpus)
 }
 
@@ -117,11 +122,14 @@ mod tests {
     #[test]
     fn sizes_that_are_not_whole_pages_are_refused() {
         let path = Path::new("corpus");
-        assert!(check_size(path, 0).unwrap_err().contains("empty"));
-        assert!(check_size(path, 4097)
+        assert!(check_size(path, false, 0).unwrap_err().contains("empty"));
+        assert!(check_size(path, false, 4097)
             .unwrap_err()
-            .contains("not a multiple of 4096"));
-        assert!(check_size(path, 8192).is_ok());
+            .contains("corpus has 4097 bytes, which is not a multiple of 4096"));
+        assert!(check_size(path, false, 8192).is_ok());
+        assert!(check_size(path, true, 4097)
+            .unwrap_err()
+            .starts_with("corpus (decompressed) has 4097 bytes"));
     }
 
     #[test]

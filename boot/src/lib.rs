@@ -6,6 +6,7 @@
 //!              ──► qemu.rs:  qemu-system-x86_64 with the serial console on
 //!                            stdout, isa-debug-exit, boot options via fw_cfg,
 //!                            a timeout, and the exit-code convention
+//!   limits.rs: the least guest RAM a run needs, its default time limit
 //! ```
 //!
 //! Used by the `boot` binary (`cargo run`, `./run-qemu.sh`) and by the
@@ -14,6 +15,7 @@
 pub mod cli;
 pub mod corpus;
 pub mod image;
+pub mod limits;
 pub mod qemu;
 
 use std::path::PathBuf;

@@ -3,7 +3,8 @@
 use boot::cli::{parse_arguments, Arguments, USAGE};
 use boot::corpus::{self, Corpus};
 use boot::image::DiskImage;
-use boot::{qemu, Kernel};
+use boot::qemu::{self, Ending};
+use boot::{limits, Kernel};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -25,6 +26,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let workload = arguments.workload(corpus.as_ref().map(|corpus| corpus.bytes));
+    if let Err(message) = arguments.apply_limits(workload) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     if arguments.machine.gdb {
         eprintln!(
             "QEMU waits for gdb on localhost:1234. In another terminal:\n  gdb -ex 'target remote :1234'\n  (gdb) symbol-file -o 0x10000000000 {}",
@@ -43,6 +49,20 @@ fn main() -> ExitCode {
         Ok(outcome) if outcome.ending.is_success() => ExitCode::SUCCESS,
         Ok(outcome) => {
             eprintln!("error: {}", outcome.ending.describe());
+            if let Ending::TimedOut(limit) = outcome.ending {
+                if arguments.timeout_given {
+                    eprintln!(
+                        "the limit was --timeout {}; if the run was still making progress, \
+                         raise it (--timeout 0: no limit)",
+                        limit.as_secs()
+                    );
+                } else {
+                    eprintln!(
+                        "{}",
+                        limits::timeout_hint(arguments.kernel, workload, limit)
+                    );
+                }
+            }
             ExitCode::FAILURE
         }
         Err(error) => {

@@ -9,7 +9,14 @@
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
 //!     -fw_cfg name=opt/zsmalloc-os/options   boot options (kernel: boot_options.rs)
+//!     -icount shift=0,align=off,sleep=off    only with --icount: the instruction-count clock
+//!     $QEMU_EXTRA_ARGS                       anything else, split on whitespace, last
 //! ```
+//!
+//! With `-icount shift=0` guest time follows the instructions executed (one
+//! instruction = 1 ns), so the TSC reads ~1 GHz and a run takes the same
+//! number of guest cycles every time, free of host scheduling noise: use it
+//! to compare latency and speed. It needs TCG, so it excludes KVM.
 //!
 //! Exit-code convention: the kernel writes 0x10 (success) or 0x11 (failure)
 //! to port 0xF4 and QEMU exits with `(value << 1) | 1`, i.e. 33 or 35.
@@ -18,6 +25,7 @@
 use crate::image::DiskImage;
 use crate::Firmware;
 use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,6 +50,8 @@ pub struct Machine {
     pub memory_mib: u64,
     /// Use KVM (opt-in; `-cpu qemu64`).
     pub kvm: bool,
+    /// Run on the instruction-count clock (`-icount shift=0,align=off,sleep=off`).
+    pub icount: bool,
     /// Wait for gdb on localhost:1234 before the first instruction.
     pub gdb: bool,
     /// `key=value` words passed to the kernel through fw_cfg.
@@ -50,21 +60,39 @@ pub struct Machine {
     pub timeout: Option<Duration>,
     /// Echo the serial console to our stdout while it runs.
     pub echo: bool,
+    /// Appended to QEMU's command line (from `QEMU_EXTRA_ARGS`).
+    pub extra_args: Vec<String>,
 }
 
 impl Machine {
-    /// Defaults: BIOS, 512 MiB, TCG, no gdb, no timeout, echo on.
+    /// Defaults: BIOS, 512 MiB, TCG on the host's clock, no gdb, no timeout,
+    /// echo on, and the extra QEMU arguments of `QEMU_EXTRA_ARGS`.
     pub fn new(firmware: Firmware) -> Self {
+        let extra = std::env::var_os(EXTRA_ARGS_VARIABLE);
         Machine {
             firmware,
             memory_mib: 512,
             kvm: false,
+            icount: false,
             gdb: false,
             options: Vec::new(),
             timeout: None,
             echo: true,
+            extra_args: split_extra_args(&extra.unwrap_or_default().to_string_lossy()),
         }
     }
+}
+
+/// The environment variable whose words are appended to QEMU's command line.
+pub const EXTRA_ARGS_VARIABLE: &str = "QEMU_EXTRA_ARGS";
+
+/// QEMU's instruction-count clock: 2^0 ns of guest time per instruction, no
+/// attempt to keep pace with the host, and idle time skipped.
+pub const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,align=off,sleep=off"];
+
+/// `QEMU_EXTRA_ARGS`'s value as words (split on whitespace; no quoting).
+pub fn split_extra_args(value: &str) -> Vec<String> {
+    value.split_whitespace().map(str::to_string).collect()
 }
 
 /// How a run ended.
@@ -119,12 +147,12 @@ pub fn ovmf_path() -> Option<&'static str> {
         .find(|path| std::path::Path::new(path).exists())
 }
 
-/// The full QEMU command line for `image` on `machine`.
-pub fn command(machine: &Machine, image: &DiskImage) -> anyhow::Result<Command> {
+/// The full QEMU command line for the disk image at `image` on `machine`.
+pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
     let mut command = Command::new("qemu-system-x86_64");
     command
         .arg("-drive")
-        .arg(format!("format=raw,file={}", image.path().display()));
+        .arg(format!("format=raw,file={}", image.display()));
     if machine.firmware == Firmware::Uefi {
         let ovmf = ovmf_path().ok_or_else(|| {
             anyhow::anyhow!("UEFI firmware not found (looked for {OVMF_CANDIDATES:?}); install the `ovmf` package")
@@ -152,12 +180,20 @@ pub fn command(machine: &Machine, image: &DiskImage) -> anyhow::Result<Command> 
             .arg("-fw_cfg")
             .arg(format!("name=opt/zsmalloc-os/options,string={options}"));
     }
+    anyhow::ensure!(
+        !(machine.kvm && machine.icount),
+        "the instruction-count clock (icount) needs TCG and cannot run with KVM"
+    );
     if machine.kvm {
         command.args(["-enable-kvm", "-cpu", "qemu64"]);
+    }
+    if machine.icount {
+        command.args(ICOUNT_ARGS);
     }
     if machine.gdb {
         command.args(["-s", "-S"]);
     }
+    command.args(&machine.extra_args);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -167,7 +203,7 @@ pub fn command(machine: &Machine, image: &DiskImage) -> anyhow::Result<Command> 
 
 /// Boot `image` on `machine`, stream its console, and wait for the end.
 pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
-    let mut child = command(machine, image)?.spawn().map_err(|error| {
+    let mut child = command(machine, image.path())?.spawn().map_err(|error| {
         anyhow::anyhow!(
             "could not start qemu-system-x86_64 ({error}); install the `qemu-system-x86` package"
         )
@@ -213,4 +249,48 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
     let _ = reader.join();
     let output = collected.lock().unwrap().clone();
     Ok(Outcome { ending, output })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arguments(machine: &Machine) -> anyhow::Result<Vec<String>> {
+        let command = command(machine, Path::new("disk.img"))?;
+        Ok(command
+            .get_args()
+            .map(|word| word.to_string_lossy().into_owned())
+            .collect())
+    }
+
+    #[test]
+    fn icount_selects_the_instruction_count_clock() {
+        let mut machine = Machine::new(Firmware::Bios);
+        assert!(!arguments(&machine)
+            .unwrap()
+            .contains(&"-icount".to_string()));
+        machine.icount = true;
+        let words = arguments(&machine).unwrap();
+        let at = words.iter().position(|word| word == "-icount").unwrap();
+        assert_eq!(words[at + 1], "shift=0,align=off,sleep=off");
+    }
+
+    #[test]
+    fn icount_and_kvm_exclude_each_other() {
+        let mut machine = Machine::new(Firmware::Bios);
+        machine.icount = true;
+        machine.kvm = true;
+        let error = arguments(&machine).unwrap_err().to_string();
+        assert!(error.contains("cannot run with KVM"), "{error}");
+    }
+
+    #[test]
+    fn extra_arguments_come_last() {
+        let mut machine = Machine::new(Firmware::Bios);
+        machine.extra_args = split_extra_args("  -d int\t-D  /tmp/q.log\n");
+        assert_eq!(machine.extra_args, ["-d", "int", "-D", "/tmp/q.log"]);
+        let words = arguments(&machine).unwrap();
+        assert_eq!(words[words.len() - 4..], ["-d", "int", "-D", "/tmp/q.log"]);
+        assert!(split_extra_args(" \t ").is_empty());
+    }
 }

@@ -13,6 +13,12 @@
 //!   runner::kills_a_hung_kernel      a kernel that hangs is killed by the timeout and reported
 //!   demo::corpus     the demo (`./run-qemu.sh`) on the default corpus: every page verified
 //!   demo::built_in   the demo on its built-in workload (every page kind)
+//!   limits::bios_minimum_memory, limits::uefi_minimum_memory
+//!                    the demo on an incompressible corpus (the worst case) with
+//!                    exactly the least guest RAM the runner accepts: every page
+//!                    is stored and verified
+//!   demo::icount     the built-in demo on QEMU's instruction-count clock: every
+//!                    page verified, and the TSC calibrated at ~1000 MHz
 //! ```
 //!
 //! QEMU runs with `-display none -no-reboot`, stdin detached, and a hard
@@ -20,6 +26,7 @@
 //! of the suites is forwarded so that a failure is readable in CI logs.
 
 use boot::image::DiskImage;
+use boot::limits::{self, Workload};
 use boot::qemu::{self, Ending, Machine, Outcome};
 use boot::{corpus, Firmware, Kernel};
 use std::path::Path;
@@ -55,6 +62,18 @@ const CHECKS: &[Check] = &[
     Check {
         name: "demo::built_in",
         run: |_| demo(None),
+    },
+    Check {
+        name: "demo::icount",
+        run: |_| demo_under_icount(),
+    },
+    Check {
+        name: "limits::bios_minimum_memory",
+        run: |_| demo_at_minimum_memory(Firmware::Bios),
+    },
+    Check {
+        name: "limits::uefi_minimum_memory",
+        run: |_| demo_at_minimum_memory(Firmware::Uefi),
     },
 ];
 
@@ -204,6 +223,104 @@ fn demo(corpus_file: Option<&Path>) -> Result<(), String> {
         ),
     ];
     check_all(&expectations, &outcome)
+}
+
+/// The built-in demo with `-icount shift=0`: one instruction per ns of
+/// guest time, so the kernel must calibrate its TSC at ~1 GHz.
+fn demo_under_icount() -> Result<(), String> {
+    let image = DiskImage::create(Kernel::Demo, Firmware::Bios, None)
+        .map_err(|error| format!("{error:#}"))?;
+    let mut machine = Machine::new(Firmware::Bios);
+    machine.icount = true;
+    machine.timeout = Some(suite_timeout());
+    machine.echo = false;
+    let outcome = qemu::run(&machine, &image).map_err(|error| format!("{error:#}"))?;
+    let megahertz: Option<u64> = outcome.output.lines().find_map(|line| {
+        let (_, rest) = line.split_once("TSC: ")?;
+        rest.split_whitespace().next()?.parse().ok()
+    });
+    let expectations = [
+        (
+            outcome.ending == Ending::Success,
+            "the demo should end in success",
+        ),
+        (
+            outcome
+                .output
+                .contains("demo finished: every page verified"),
+            "every page verified",
+        ),
+        (
+            megahertz.is_some_and(|megahertz| (990..=1010).contains(&megahertz)),
+            "a TSC of ~1000 MHz",
+        ),
+    ];
+    check_all(&expectations, &outcome)
+}
+
+/// Pages of the incompressible corpus that the minimum-memory checks store.
+const NOISE_PAGES: usize = 2048;
+
+/// The demo on `NOISE_PAGES` pages of pseudo-random bytes (every page is
+/// stored whole: the most memory a corpus can take) with exactly the guest
+/// RAM that `limits` says is the least: every write must succeed and every
+/// page verify.
+fn demo_at_minimum_memory(firmware: Firmware) -> Result<(), String> {
+    let path = std::env::temp_dir().join(format!(
+        "zsmalloc-os-noise-{}-{firmware:?}.pages",
+        std::process::id()
+    ));
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let bytes: Vec<u8> = (0..NOISE_PAGES * 4096 / 8)
+        .flat_map(|_| {
+            // xorshift64: incompressible for LZ4.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    std::fs::write(&path, &bytes).map_err(|error| format!("{}: {error}", path.display()))?;
+    let result = (|| {
+        let corpus = corpus::prepare(&path)?;
+        let workload = Workload::Corpus {
+            bytes: corpus.bytes,
+        };
+        let image = DiskImage::create(Kernel::Demo, firmware, Some(&corpus.path))
+            .map_err(|error| format!("{error:#}"))?;
+        let mut machine = Machine::new(firmware);
+        machine.memory_mib = limits::minimum_memory_mib(firmware, workload);
+        machine.timeout = Some(suite_timeout());
+        machine.echo = false;
+        let outcome = qemu::run(&machine, &image).map_err(|error| format!("{error:#}"))?;
+        let reports: Vec<&str> = outcome
+            .output
+            .lines()
+            .filter(|line| line.starts_with("ZRAM-REPORT {"))
+            .collect();
+        let expectations = [
+            (
+                outcome.ending == Ending::Success,
+                "the demo should end in success",
+            ),
+            (reports.len() == 3, "three ZRAM-REPORT lines"),
+            (
+                reports
+                    .iter()
+                    .all(|line| line.contains("\"failed_writes\":0,")),
+                "every page stored (no failed write)",
+            ),
+            (
+                reports
+                    .iter()
+                    .all(|line| line.contains(&format!("\"verified_pages\":{NOISE_PAGES},"))),
+                "every page verified",
+            ),
+        ];
+        check_all(&expectations, &outcome)
+    })();
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 fn check_all(expectations: &[(bool, &str)], outcome: &Outcome) -> Result<(), String> {
