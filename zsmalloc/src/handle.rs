@@ -70,12 +70,14 @@ impl fmt::Display for HandleError {
 }
 
 /// The raw handle of entry `index` at `generation`.
+#[inline]
 pub(crate) fn encode(index: u32, generation: u32) -> NonZeroU64 {
     let raw = (generation as u64) << 32 | (index as u64 + 1);
     NonZeroU64::new(raw).expect("index + 1 is never 0")
 }
 
 /// The (entry index, generation) a raw handle names, if it can name one.
+#[inline]
 pub(crate) fn decode(raw: u64) -> Result<(u32, u32), HandleError> {
     if raw == 0 {
         return Err(HandleError::Null);

@@ -115,6 +115,7 @@ impl HandleTable {
         }
     }
 
+    #[inline]
     fn words(&self, index: u32) -> Option<&EntryWords> {
         if index >= self.issued.load(Ordering::Acquire) {
             return None;
@@ -131,6 +132,7 @@ impl HandleTable {
     }
 
     /// The words of an entry known to be issued (internal callers).
+    #[inline]
     fn issued_words(&self, entry: Entry) -> &EntryWords {
         self.words(entry.0).expect("entry was issued")
     }
@@ -185,12 +187,14 @@ impl HandleTable {
     }
 
     /// The raw handle for an allocated entry.
+    #[inline]
     pub(crate) fn raw_handle(&self, entry: Entry) -> NonZeroU64 {
         let state = self.issued_words(entry).state.load(Ordering::Relaxed);
         handle::encode(entry.0, generation_of(state))
     }
 
     /// Record where the object of `entry` lives (the layout's word).
+    #[inline]
     pub(crate) fn set_location(&self, entry: Entry, location: u64) {
         self.issued_words(entry)
             .location
@@ -198,11 +202,13 @@ impl HandleTable {
     }
 
     /// Where the object of `entry` lives (the layout's word).
+    #[inline]
     pub(crate) fn location(&self, entry: Entry) -> u64 {
         self.issued_words(entry).location.load(Ordering::Acquire)
     }
 
     /// Payload length of the object of `entry`.
+    #[inline]
     pub(crate) fn length(&self, entry: Entry) -> usize {
         (self.issued_words(entry).state.load(Ordering::Acquire) & LENGTH_MASK) as usize
     }
@@ -285,6 +291,7 @@ impl HandleTable {
     }
 
     /// Clear the mapped mark set by `claim_for_mapping`.
+    #[inline]
     pub(crate) fn release_mapping(&self, entry: Entry) {
         self.issued_words(entry)
             .state

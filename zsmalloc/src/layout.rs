@@ -182,11 +182,13 @@ impl<B: Backend> PoolCore<B> {
     }
 
     /// The backend.
+    #[inline]
     pub fn backend(&self) -> &B {
         &self.backend
     }
 
     /// Enter an atomic section of the backend's platform (they nest).
+    #[inline]
     pub fn enter_atomic(&self) -> AtomicSection<'_, B> {
         AtomicSection::enter(&self.backend)
     }
@@ -216,16 +218,19 @@ impl<B: Backend> PoolCore<B> {
 
     /// Record where the object of `entry` lives, in the layout's own
     /// encoding.
+    #[inline]
     pub fn set_location(&self, entry: Entry, location: u64) {
         self.entries.set_location(entry, location);
     }
 
     /// Where the object of `entry` lives, as last recorded.
+    #[inline]
     pub fn location(&self, entry: Entry) -> u64 {
         self.entries.location(entry)
     }
 
     /// Payload size of the object of `entry`, as given to `malloc`.
+    #[inline]
     pub fn object_size(&self, entry: Entry) -> usize {
         self.entries.length(entry)
     }

@@ -151,9 +151,10 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
     }
 
     fn unpin(&self, core: &PoolCore<B>, entry: Entry) {
-        let atomic = core.enter_atomic();
-        let mut state = self.classes[Self::class_of(core, entry)].lock(&atomic);
+        // A pinned object does not move: its location is read once.
         let location = Location::decode(core.location(entry));
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[location.class as usize].lock(&atomic);
         state.zspages[location.zspage as usize].pins -= 1;
     }
 

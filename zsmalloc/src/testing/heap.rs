@@ -2,13 +2,14 @@
 //! fast one, for benchmarks and large tests.
 //!
 //! Mapping is the identity and costs nothing. Atomic sections are those of
-//! the simulated CPU ([`super::cpu`]), checked in debug builds (tests) and
-//! free in release builds (benchmarks).
+//! the simulated CPU ([`super::cpu`]), checked in debug builds (tests); in
+//! release builds (benchmarks) they are nothing at all.
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(debug_assertions)]
 use super::cpu::{self, AtomicToken};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 
@@ -56,7 +57,10 @@ impl HeapBackend {
 
 impl Backend for HeapBackend {
     type Page = HeapPage;
-    type AtomicState = Option<AtomicToken>;
+    #[cfg(debug_assertions)]
+    type AtomicState = AtomicToken;
+    #[cfg(not(debug_assertions))]
+    type AtomicState = ();
 
     fn alloc_page(&self) -> Result<HeapPage, OutOfPages> {
         let live = self.live_pages.fetch_add(1, Ordering::Relaxed);
@@ -88,14 +92,22 @@ impl Backend for HeapBackend {
 
     unsafe fn unmap_page(&self, _page: HeapPage, _address: NonNull<u8>) {}
 
-    fn enter_atomic(&self) -> Option<AtomicToken> {
-        cfg!(debug_assertions).then(cpu::enter)
+    #[cfg(debug_assertions)]
+    fn enter_atomic(&self) -> AtomicToken {
+        cpu::enter()
     }
 
-    fn leave_atomic(&self, state: Option<AtomicToken>) {
-        if let Some(token) = state {
-            // Its mappings need no unmapping: none is ever open.
-            cpu::leave(token, || 0);
-        }
+    #[cfg(debug_assertions)]
+    fn leave_atomic(&self, token: AtomicToken) {
+        // Its mappings need no unmapping: none is ever open.
+        cpu::leave(token, || 0);
     }
+
+    #[cfg(not(debug_assertions))]
+    #[inline]
+    fn enter_atomic(&self) {}
+
+    #[cfg(not(debug_assertions))]
+    #[inline]
+    fn leave_atomic(&self, _state: ()) {}
 }
