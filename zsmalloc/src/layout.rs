@@ -153,6 +153,8 @@ pub struct ObjectView {
     pub offset: usize,
     /// Bytes it occupies in the zspage (its size class, or its rounded size).
     pub size: usize,
+    /// Its payload in bytes, as given to `malloc` (at most `size`).
+    pub length: usize,
 }
 
 /// What a walk of the pool reports to.

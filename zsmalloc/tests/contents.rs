@@ -1,9 +1,9 @@
 //! Object contents through map windows, on the HIGHMEM simulation.
 
-use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend, HighmemPage};
 use zsmalloc::{
-    Backend, Config, HandleError, HandlePlacement, LinuxConfig, Pool, ReadOnly, ReadWrite,
-    WriteOnly, PAGE_SIZE,
+    Backend, Config, HandleError, HandlePlacement, LinuxConfig, ObjectView, Pool, PoolVisitor,
+    ReadOnly, ReadWrite, WriteOnly, ZspageView, PAGE_SIZE,
 };
 
 /// A pool with Linux's default layout (chain 8).
@@ -337,4 +337,59 @@ fn allocation_fills_the_fullest_zspage_first() {
         pool.free(handle);
     }
     assert_eq!(pool.total_pages(), 0);
+}
+
+/// What a walk of the pool saw.
+#[derive(Default)]
+struct Picture {
+    zspages: usize,
+    pages: usize,
+    objects: usize,
+    payload: usize,
+    /// End of the last object seen in the current zspage, and its size.
+    end: usize,
+    zspage_bytes: usize,
+}
+
+impl PoolVisitor<HighmemPage> for Picture {
+    fn zspage(&mut self, zspage: &ZspageView<'_, HighmemPage>) {
+        self.zspages += 1;
+        self.pages += zspage.pages.len();
+        self.end = 0;
+        self.zspage_bytes = zspage.pages.len() * PAGE_SIZE;
+    }
+
+    fn object(&mut self, object: &ObjectView) {
+        assert!(
+            object.offset >= self.end,
+            "objects in offset order, disjoint"
+        );
+        assert!(object.length <= object.size);
+        self.end = object.offset + object.size;
+        assert!(self.end <= self.zspage_bytes, "inside its zspage");
+        self.objects += 1;
+        self.payload += object.length;
+    }
+}
+
+#[test]
+fn a_walk_shows_every_zspage_and_object() {
+    for config in [Config::linux(8), Config::packed()] {
+        let pool = Pool::with_config("walk", HighmemBackend::new(), config).unwrap();
+        let count = if cfg!(miri) { 30 } else { 120 };
+        let handles: Vec<_> = (1..count).map(|i| pool.malloc(i * 33).unwrap()).collect();
+        let mut picture = Picture::default();
+        pool.walk(&mut picture);
+        let stats = pool.stats();
+        assert_eq!(picture.pages, pool.total_pages());
+        assert_eq!(picture.objects, handles.len());
+        assert_eq!(picture.payload, stats.payload_bytes);
+        assert!(picture.zspages > 1);
+        for handle in handles {
+            pool.free(handle);
+        }
+        let mut empty = Picture::default();
+        pool.walk(&mut empty);
+        assert_eq!((empty.zspages, empty.objects), (0, 0));
+    }
 }

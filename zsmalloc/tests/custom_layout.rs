@@ -177,10 +177,12 @@ unsafe impl<B: Backend> Layout<B> for PagePerObject<B::Page> {
                 pages: &[record.page],
                 pins: record.pins,
             });
+            let length = core.object_size(record.owner);
             visitor.object(&ObjectView {
                 entry: record.owner,
                 offset: 0,
-                size: core.object_size(record.owner),
+                size: length,
+                length,
             });
         }
     }

@@ -255,6 +255,7 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
                             entry,
                             offset: state.object_offset(object),
                             size: state.geometry.size,
+                            length: core.object_size(entry),
                         });
                     }
                 }

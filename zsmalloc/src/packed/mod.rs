@@ -218,10 +218,12 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
                 .iter()
                 .map(|object| {
                     let entry = Entry::from_index(object.owner);
+                    let length = core.object_size(entry);
                     ObjectView {
                         entry,
                         offset: object.offset as usize,
-                        size: state.extent(core.object_size(entry)),
+                        size: state.extent(length),
+                        length,
                     }
                 })
                 .collect();
