@@ -384,7 +384,7 @@ fn a_walk_shows_every_zspage_and_object() {
         assert_eq!(picture.pages, pool.total_pages());
         assert_eq!(picture.objects, handles.len());
         assert_eq!(picture.payload, stats.payload_bytes);
-        assert!(picture.zspages > 1);
+        assert!(picture.zspages > 0);
         for handle in handles {
             pool.free(handle);
         }
