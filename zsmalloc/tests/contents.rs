@@ -376,7 +376,7 @@ impl PoolVisitor<HighmemPage> for Picture {
 fn a_walk_shows_every_zspage_and_object() {
     for config in [Config::linux(8), Config::packed()] {
         let pool = Pool::with_config("walk", HighmemBackend::new(), config).unwrap();
-        let count = if cfg!(miri) { 30 } else { 120 };
+        let count = if cfg!(miri) { 12 } else { 120 };
         let handles: Vec<_> = (1..count).map(|i| pool.malloc(i * 33).unwrap()).collect();
         let mut picture = Picture::default();
         pool.walk(&mut picture);

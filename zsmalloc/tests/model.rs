@@ -62,6 +62,7 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
         objects: Vec::new(),
     };
     let mut mapper = pool.mapper();
+    let mut local_copy = Box::new([0; PAGE_SIZE]);
     for operation in operations {
         match *operation {
             Operation::Malloc(size) => {
@@ -117,7 +118,6 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
             Operation::ReadBegin(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
                 let (handle, contents) = &model.objects[index];
-                let mut local_copy = [0; PAGE_SIZE];
                 assert_eq!(
                     &pool.read_begin(handle, &mut local_copy).unwrap()[..],
                     &contents[..]

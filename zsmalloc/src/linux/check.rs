@@ -20,7 +20,6 @@ use crate::backend::Backend;
 use crate::check::{ensure, InvariantError};
 use crate::fullness::{fullness_group, FULLNESS_GROUPS};
 use crate::layout::PoolCore;
-use crate::pages::MappedPage;
 
 impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
     /// Verify this class (the caller holds its lock).
@@ -71,6 +70,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
     ) -> Result<(), InvariantError> {
         let objects = self.geometry.objects_per_zspage;
         let record = &self.zspages[zspage as usize];
+        let words = self.first_words(core.backend(), zspage);
         let mut is_free = vec![false; objects];
         let mut free_count = 0;
         let mut object = record.free_head;
@@ -87,11 +87,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             );
             is_free[object as usize] = true;
             free_count += 1;
-            let position = self.position(zspage, self.object_offset(object));
-            // SAFETY: the page belongs to a live zspage of this class, whose
-            // lock the caller holds inside an atomic section; scoped guard.
-            let word = unsafe { MappedPage::new(core.backend(), position.page) }
-                .read_word(position.offset);
+            let word = words[object as usize];
             ensure!(
                 word & 1 == 0,
                 "zspage {} free object {} is tagged allocated",
@@ -121,7 +117,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             if is_free[object as usize] {
                 continue;
             }
-            let Some(owner) = self.owner_of(core.backend(), zspage, object) else {
+            let Some(owner) = self.owner_from_word(zspage, object, words[object as usize]) else {
                 return Err(InvariantError::new(alloc::format!(
                     "zspage {zspage} object {object} is neither free nor owned"
                 )));

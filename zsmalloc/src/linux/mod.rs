@@ -249,8 +249,10 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
                     pages: &pages,
                     pins: record.pins as usize,
                 });
-                for object in 0..state.geometry.objects_per_zspage as u16 {
-                    if let Some(entry) = state.owner_of(core.backend(), zspage, object) {
+                let words = state.first_words(core.backend(), zspage);
+                for (object, &word) in words.iter().enumerate() {
+                    let object = object as u16;
+                    if let Some(entry) = state.owner_from_word(zspage, object, word) {
                         visitor.object(&ObjectView {
                             entry,
                             offset: state.object_offset(object),

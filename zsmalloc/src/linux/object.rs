@@ -16,9 +16,11 @@
 //! classes (and the out-of-band configuration) keep the owner in a side
 //! table instead, so the payload starts at byte 0.
 
+use alloc::vec::Vec;
+
 use super::zspage::ClassState;
 use super::Location;
-use crate::backend::{Backend, OutOfPages};
+use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::handle_table::Entry;
 use crate::layout::PoolCore;
 use crate::pages::{MappedPage, ObjectPages};
@@ -113,6 +115,33 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         // SAFETY: as in `pop_object`.
         let mapped = unsafe { MappedPage::new(backend, position.page) };
         let word = mapped.read_word(position.offset);
+        (word & 1 == 1).then_some(Entry::from_index((word >> 1) as u32))
+    }
+
+    /// The first word of every object of `zspage` (a header or a free-list
+    /// link), mapping each page once (for the checker and walks).
+    pub(crate) fn first_words<B: Backend<Page = P>>(&self, backend: &B, zspage: u32) -> Vec<u64> {
+        let objects = self.geometry.objects_per_zspage;
+        let size = self.geometry.size;
+        let mut words = Vec::with_capacity(objects);
+        for page_index in 0..self.geometry.pages_per_zspage {
+            let page_end = (page_index + 1) * PAGE_SIZE;
+            // SAFETY: as in `pop_object`; the guard is dropped at the end of
+            // the iteration, before the next map.
+            let mapped = unsafe { MappedPage::new(backend, self.page(zspage, page_index)) };
+            while words.len() < objects && words.len() * size < page_end {
+                words.push(mapped.read_word(words.len() * size % PAGE_SIZE));
+            }
+        }
+        words
+    }
+
+    /// The entry owning `object`, given its first word, or `None` if free.
+    pub(crate) fn owner_from_word(&self, zspage: u32, object: u16, word: u64) -> Option<Entry> {
+        if self.owners_outside() {
+            let owner = self.owners[self.owner_index(zspage, object)];
+            return (owner != NO_OWNER).then_some(Entry::from_index(owner));
+        }
         (word & 1 == 1).then_some(Entry::from_index((word >> 1) as u32))
     }
 
