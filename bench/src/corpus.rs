@@ -19,7 +19,7 @@ use core::fmt;
 
 use zram::compression::Compressor;
 use zram::same_filled::same_filled_word;
-use zsmalloc::{Config, SizeClassTable};
+use zsmalloc::linux::{LinuxConfig, SizeClassTable};
 
 use crate::PAGE_SIZE;
 
@@ -79,7 +79,7 @@ impl fmt::Display for CorpusError {
 
 /// zram's huge threshold with Linux's default pool (chain 8).
 pub fn linux_huge_threshold() -> usize {
-    SizeClassTable::new(&Config::linux(8)).huge_class_size()
+    SizeClassTable::new(&LinuxConfig::with_chain(8)).huge_class_size()
 }
 
 /// Check that `bytes` bytes are a whole, non-zero number of pages.

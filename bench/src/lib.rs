@@ -1,6 +1,6 @@
 //! # bench — how well do compressed-page allocators pack?
 //!
-//! The benchmark of issue 6, as a `no_std` + `alloc` library so that the
+//! The project's benchmark, as a `no_std` + `alloc` library so that the
 //! same allocators and experiments run on the host (`cargo run --release -p
 //! bench`) and inside the kernel in QEMU.
 //!

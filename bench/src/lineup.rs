@@ -16,7 +16,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use zsmalloc::{Backend, Config, HandlePlacement, Layout};
+use zsmalloc::{Backend, Config, HandlePlacement, LinuxConfig, PackedConfig};
 
 use crate::ideal::IdealAllocator;
 use crate::object_allocator::ObjectAllocator;
@@ -44,7 +44,7 @@ pub fn zsmalloc_configurations() -> Vec<(&'static str, Config)> {
     vec![
         ("zsmalloc linux chain 4", Config::linux(4)),
         ("zsmalloc linux chain 8", Config::linux(8)),
-        ("zsmalloc efficient", Config::efficient()),
+        ("zsmalloc packed", Config::packed()),
     ]
 }
 
@@ -53,14 +53,16 @@ pub fn zsmalloc_configurations() -> Vec<(&'static str, Config)> {
 /// object, and our packed layout with shorter zspages or no hole reuse
 /// across classes.
 pub fn design_variants() -> Vec<(&'static str, Config)> {
-    let linux_out_of_band = Config {
+    let linux_out_of_band = Config::Linux(LinuxConfig {
         handle_placement: HandlePlacement::OutOfBand,
-        ..Config::linux(4)
-    };
-    let packed = |max_pages_per_zspage, reuse_window| Config {
-        max_pages_per_zspage,
-        layout: Layout::Packed { reuse_window },
-        ..Config::efficient()
+        ..LinuxConfig::with_chain(4)
+    });
+    let packed = |max_pages_per_zspage, reuse_window| {
+        Config::Packed(PackedConfig {
+            max_pages_per_zspage,
+            reuse_window,
+            ..PackedConfig::DEFAULT
+        })
     };
     vec![
         ("linux chain 4", Config::linux(4)),
@@ -69,7 +71,7 @@ pub fn design_variants() -> Vec<(&'static str, Config)> {
         ("packed, 8-page zspages", packed(8, 8)),
         ("packed, reuse window 0", packed(16, 0)),
         ("packed, reuse window 2", packed(16, 2)),
-        ("efficient (16 pages, w 8)", Config::efficient()),
+        ("packed (16 pages, w 8)", Config::packed()),
     ]
 }
 
@@ -128,7 +130,7 @@ mod tests {
             [
                 "zsmalloc linux chain 4",
                 "zsmalloc linux chain 8",
-                "zsmalloc efficient",
+                "zsmalloc packed",
                 "zbud (2 per page)",
                 "slab (power of 2)",
                 "ideal"

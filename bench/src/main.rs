@@ -1,6 +1,6 @@
 //! `cargo run --release -p bench -- [--corpus FILE] [--json-only]`
 //!
-//! The host half of the benchmark (issue 6): parts 1 (efficiency), 2 (churn)
+//! The host half of the benchmark: parts 1 (efficiency), 2 (churn)
 //! and 4 (speed, on this machine) on the pages of a corpus file, printed as
 //! tables and as one `BENCH-RESULT {...}` JSON line per result.
 //!

@@ -7,8 +7,8 @@
 //!
 //! The id table only exists because the interface names objects by a plain
 //! number; zram keeps the handle in its slot instead. So its memory is the
-//! benchmark's, not charged to zsmalloc. The pool's own handle table, zspage
-//! records and class array *are* zsmalloc's metadata ([`zsmalloc::PoolStats`]).
+//! benchmark's, not charged to zsmalloc. The pool's own handle table and its
+//! layout's records and lists *are* zsmalloc's metadata ([`zsmalloc::PoolStats`]).
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -29,11 +29,16 @@ pub struct ZsmallocAllocator<B: Backend> {
 impl<B: Backend> ZsmallocAllocator<B> {
     /// A pool named `name` (also the allocator's row name).
     pub fn new(name: &str, backend: B, config: Config) -> Result<Self, ConfigError> {
-        Ok(ZsmallocAllocator {
-            pool: Pool::with_config(name, backend, config)?,
+        Ok(Self::with_pool(Pool::with_config(name, backend, config)?))
+    }
+
+    /// Any pool, e.g. one with a layout of your own; its name is the row name.
+    pub fn with_pool(pool: Pool<B>) -> Self {
+        ZsmallocAllocator {
+            pool,
             ids: Vec::new(),
             free_ids: Vec::new(),
-        })
+        }
     }
 
     /// The pool underneath (statistics, mapping).

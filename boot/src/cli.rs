@@ -28,7 +28,7 @@ options:
   --corpus FILE     the demo stores the pages of FILE (whole 4096-byte pages; .gz is
                     decompressed); default: corpus/mixed-anon-4200.pages.gz
   --built-in        the demo stores its built-in synthetic workload instead
-  --zsmalloc NAME   the demo's zsmalloc configuration: efficient (default), linux4 or linux8
+  --zsmalloc NAME   the demo's zsmalloc configuration: packed (default), linux4 or linux8
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
   --bench           boot the benchmark kernel (the in-QEMU half of run-qemu.sh bench;
@@ -104,9 +104,9 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             "--icount" => machine.icount = true,
             "--zsmalloc" => {
                 let name = value_of("--zsmalloc", &mut words)?;
-                if !["efficient", "linux4", "linux8"].contains(&name.as_str()) {
+                if !["packed", "linux4", "linux8"].contains(&name.as_str()) {
                     return Err(format!(
-                        "unknown zsmalloc configuration '{name}' (efficient, linux4, linux8)"
+                        "unknown zsmalloc configuration '{name}' (packed, linux4, linux8)"
                     ));
                 }
                 machine.options.push(format!("zsmalloc={name}"));

@@ -55,8 +55,11 @@ pub const TESTS_TIMEOUT: Duration = Duration::from_secs(600);
 /// What a run loads and stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
-    /// A corpus of this many bytes, loaded as the ramdisk.
-    Corpus { bytes: u64 },
+    /// A corpus, loaded as the ramdisk.
+    Corpus {
+        /// Its size in bytes.
+        bytes: u64,
+    },
     /// The demo's built-in workload, generated in the kernel.
     BuiltIn,
     /// The test kernel: no workload.

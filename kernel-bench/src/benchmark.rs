@@ -10,7 +10,7 @@
 //!   frames:  [free][held][free][held][free][held] ...
 //!   zsmalloc on single frames        → uses every free frame
 //!   zsmalloc on 4-frame blocks       → cannot get a single block
-//!   (both for our efficient layout and for Linux's, chain 4)
+//!   (both for our packed layout and for Linux's, chain 4)
 //!   ```
 //!
 //! - Part 4, speed in cycles: store write/read split into compression and
@@ -76,8 +76,8 @@ fn fragmentation(workload: &Workload) {
     let held = take_all_highmem_frames();
     let free_in_checkerboard = release_checkerboard(&held);
     let configurations = [
-        ("zsmalloc efficient, single frames", Config::efficient(), 1),
-        ("zsmalloc efficient, 4-frame blocks", Config::efficient(), 4),
+        ("zsmalloc packed, single frames", Config::packed(), 1),
+        ("zsmalloc packed, 4-frame blocks", Config::packed(), 4),
         ("zsmalloc linux chain 4, single frames", Config::linux(4), 1),
         (
             "zsmalloc linux chain 4, 4-frame blocks",

@@ -254,3 +254,32 @@ fn spanning_objects_are_mapped_in_place_on_highmem() {
     );
 }
 crate::kernel_test!(spanning_objects_are_mapped_in_place_on_highmem);
+
+/// Linux 6.15's access API on HIGHMEM frames: `Pool::write` lands in the
+/// frames, and `read_begin` reads an object spanning two pages in place
+/// (two adjacent kmap slots), with interrupts off only while it does.
+fn current_access_api_on_highmem() {
+    let pool = Pool::with_config(
+        "reads",
+        KernelPages::new(kernel::memory::frame::GFP_HIGHMEM_ONLY),
+        zsmalloc::Config::linux(4),
+    )
+    .expect("valid");
+    let mut local_copy = [0u8; PAGE_SIZE];
+    for round in 0..8usize {
+        let handle = pool.malloc(3000).expect("memory");
+        let data: Vec<u8> = (0..3000).map(|index| (index * 7 + round) as u8).collect();
+        assert_eq!(pool.write(&handle, &data), Ok(3000));
+        {
+            let read = pool.read_begin(&handle, &mut local_copy).expect("read");
+            assert!(read.is_in_place(), "HIGHMEM objects are read in place");
+            assert!(!x86_64::instructions::interrupts::are_enabled());
+            assert!(read[..] == data[..], "round {round}");
+        }
+        assert!(x86_64::instructions::interrupts::are_enabled());
+        pool.free(handle);
+    }
+    assert_eq!(pool.total_pages(), 0);
+    assert_eq!(kernel::memory::kmap::statistics().slots_in_use, 0);
+}
+crate::kernel_test!(current_access_api_on_highmem);

@@ -29,6 +29,7 @@ impl Default for Compressor {
 }
 
 impl Compressor {
+    /// A compressor with its own hash table and output buffer.
     pub fn new() -> Self {
         Compressor {
             table: Box::new(CompressTable::small()),

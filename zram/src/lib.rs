@@ -5,13 +5,19 @@
 //! a slot decompresses them back into a page:
 //!
 //! ```text
-//!   write(slot, page)                         read(slot, page)
+//!   write(slot, page)
 //!     │ all one repeated word? ──► Slot::SameFilled(word)   (no memory at all)
 //!     │ LZ4-compress into a scratch buffer
 //!     │ compressed ≥ huge_class_size? ──► store the page uncompressed (huge)
-//!     │ zs_malloc(len) → handle; map write-only; copy; unmap
+//!     │ Pool::malloc(len) → handle
 //!     │ over the memory limit? ──► free it again, fail, old contents kept
+//!     │ Pool::write: copy into the object (Linux's zs_obj_write)
 //!     └ free the slot's old object; slot = Stored { handle, len }
+//!
+//!   read(slot, page)
+//!     │ Empty ──► zeros;  SameFilled(word) ──► the word repeated
+//!     │ Pool::read: copy the object out (one short atomic window)
+//!     └ LZ4-decompress into the page, with interrupts on (a huge page is copied as is)
 //! ```
 //!
 //! The statistics follow Linux's `/sys/block/zramN/mm_stat` (see `stats.rs`).

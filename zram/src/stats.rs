@@ -22,13 +22,21 @@ use core::fmt;
 /// The `mm_stat` figures.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MmStat {
+    /// Pages stored (same-filled ones included) × 4096, in bytes.
     pub orig_data_size: u64,
+    /// Compressed bytes kept in the pool (a huge page counts 4096).
     pub compr_data_size: u64,
+    /// Pool pages × 4096: what the allocator really holds, waste included.
     pub mem_used_total: u64,
+    /// The memory limit in bytes (0: none).
     pub mem_limit: u64,
+    /// The high-water mark of `mem_used_total`.
     pub mem_used_max: u64,
+    /// Pages stored as one repeated word, without memory.
     pub same_pages: u64,
+    /// Pages freed by compaction so far.
     pub pages_compacted: u64,
+    /// Pages stored uncompressed.
     pub huge_pages: u64,
 }
 
@@ -73,10 +81,15 @@ impl fmt::Display for MmStat {
 /// Everything the store counts: `mm_stat` plus the I/O counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoreStatistics {
+    /// The `mm_stat` figures.
     pub mm_stat: MmStat,
+    /// Successful reads.
     pub reads: u64,
+    /// Successful writes.
     pub writes: u64,
+    /// Writes refused (memory limit, out of memory).
     pub failed_writes: u64,
+    /// Discards.
     pub discards: u64,
     /// Slots that hold a page (same-filled or stored).
     pub slots_used: u64,

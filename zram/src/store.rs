@@ -6,11 +6,12 @@
 //!                                          └─► zsmalloc pool: handle h1 → 1234 compressed bytes
 //! ```
 //!
-//! Objects are written with `Pool::write` and read with `Pool::read`: each
-//! copies the object through a short map window (interrupts off in the
-//! kernel). Unlike Linux's zram, which decompresses inside the map window,
-//! reads decompress *after* the window closes, so the interrupts-off time
-//! is one memcpy of at most a page, not a whole LZ4 decompression.
+//! Objects are written with `Pool::write` (Linux 6.15's `zs_obj_write`) and
+//! read with `Pool::read`: each copies the object in one short atomic
+//! section (interrupts off in the kernel), through transient mappings of its
+//! pages. Unlike Linux's zram, which decompresses while the object is
+//! mapped, reads decompress *after* the copy, so the interrupts-off time is
+//! one memcpy of at most a page, not a whole LZ4 decompression.
 //!
 //! A slot is replaced only once its new contents are safely stored: a write
 //! that fails (memory limit, out of memory) leaves the old contents readable.
@@ -41,15 +42,29 @@ enum Slot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreError {
     /// The slot index is not below the number of slots.
-    SlotOutOfRange { slot: usize, slots: usize },
+    SlotOutOfRange {
+        /// The slot asked for.
+        slot: usize,
+        /// The number of slots.
+        slots: usize,
+    },
     /// The buffer is not exactly one page.
-    NotAPage { length: usize },
+    NotAPage {
+        /// The buffer's length.
+        length: usize,
+    },
     /// Storing the page would take the pool over the memory limit.
-    MemoryLimit { limit_pages: usize },
+    MemoryLimit {
+        /// The limit, in pages.
+        limit_pages: usize,
+    },
     /// The allocator could not get a page from the system.
     OutOfMemory,
     /// A stored object did not decompress into a whole page (a bug).
-    Corrupt { slot: usize },
+    Corrupt {
+        /// The slot holding it.
+        slot: usize,
+    },
 }
 
 impl fmt::Display for StoreError {

@@ -13,8 +13,8 @@
 //! * compaction: 10^5 objects, two thirds freed at random, then `compact()`.
 //!
 //! Each zsmalloc benchmark runs for Linux's default configuration
-//! (`zsmalloc`) and for our packed layout (`zsmalloc efficient`,
-//! `Config::efficient()`).
+//! (`zsmalloc linux`, `Config::linux(8)`) and for our packed layout
+//! (`zsmalloc packed`, `Config::packed()`).
 
 use std::alloc::Layout;
 use std::hint::black_box;
@@ -27,8 +27,8 @@ use zsmalloc::{Config, Handle, Pool, ReadOnly, ReadWrite, WriteOnly};
 
 /// The zsmalloc configurations measured, by row name.
 const CONFIGURATIONS: [(&str, Config); 2] = [
-    ("zsmalloc", Config::linux(8)),
-    ("zsmalloc efficient", Config::efficient()),
+    ("zsmalloc linux", Config::linux(8)),
+    ("zsmalloc packed", Config::packed()),
 ];
 
 struct Random(u64);
@@ -78,8 +78,8 @@ fn zsmalloc_malloc_free(live: usize, config: Config) -> (f64, f64) {
     let mut handles: Vec<Option<Handle>> = (0..2 * live)
         .map(|_| Some(pool.malloc(random.size()).unwrap()))
         .collect();
-    for slot in handles.iter_mut().step_by(2) {
-        pool.free(slot.take().unwrap());
+    for handle in handles.iter_mut().step_by(2) {
+        pool.free(handle.take().unwrap());
     }
     let mut handles: Vec<Handle> = handles.into_iter().flatten().collect();
     let pair = measure(BUDGET, || {
@@ -117,8 +117,8 @@ fn linked_list_malloc_free(live: usize) -> (f64, f64) {
         .collect();
     // Free from the highest address down: each hole then goes to the head of
     // the address-ordered free list (O(1)), keeping the setup fast.
-    for slot in objects.iter_mut().step_by(2).rev() {
-        let (pointer, size) = slot.take().unwrap();
+    for object in objects.iter_mut().step_by(2).rev() {
+        let (pointer, size) = object.take().unwrap();
         // SAFETY: allocated from this heap with this layout, freed once.
         unsafe { heap.deallocate(pointer, layout(size)) };
     }
@@ -207,9 +207,9 @@ fn compaction_bench(rows: &mut Vec<Row>, allocator: &'static str, config: Config
     let mut handles: Vec<Option<Handle>> = (0..count)
         .map(|_| Some(pool.malloc(random.size()).unwrap()))
         .collect();
-    for slot in handles.iter_mut() {
+    for handle in handles.iter_mut() {
         if !random.next().is_multiple_of(3) {
-            pool.free(slot.take().unwrap());
+            pool.free(handle.take().unwrap());
         }
     }
     let before = pool.total_pages();

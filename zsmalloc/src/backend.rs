@@ -1,22 +1,25 @@
-//! The backend: how zsmalloc reaches memory.
+//! The backend: how zsmalloc reaches memory, and the platform's atomic
+//! sections.
 //!
 //! zsmalloc never touches a physical page through a permanent address. Like
 //! Linux on a 32-bit machine with HIGHMEM, a page only has an address while it
-//! is *mapped*, and mappings are short, nested and released in LIFO order:
+//! is *mapped*, mappings are short, made inside atomic sections, and undone
+//! in LIFO order:
 //!
 //! ```text
-//!   map_page(A) ─┐
-//!     map_page(B) ─┐        at most 4 open at once:
-//!     unmap_page(B)┘        1 for an open in-place window,
-//!   unmap_page(A) ─┘        2 transient inside an operation (+1 spare)
+//!   enter_atomic ──────────────┐ interrupts off (the state before is kept)
+//!     map_page(A) ───────────┐ │
+//!       map_page_pair(B, C) ┐│ │ a pair takes two kmap slots, side by side
+//!       unmap_page_pair ────┘│ │ at most 4 kmap slots: 2 for an open map window
+//!     unmap_page(A) ─────────┘ │ (one page or a pair), 2 transient in an operation
+//!     enter_atomic ─────────┐  │ sections nest ...
+//!   leave_atomic ───────────┼──┘ ... and may end in any order: interrupts stay
+//!     leave_atomic ─────────┘    off until the *last* open section ends
 //! ```
 //!
-//! The kernel implements [`Backend`] with its frame allocator and `kmap`; host
-//! tests use the backends in `testing` (behind the `testing` feature).
-//!
-//! This module also holds two tiny RAII helpers used everywhere else:
-//! `AtomicSection` (enter/leave the platform's atomic state) and
-//! `MappedPage` (a transient mapping of one page).
+//! The kernel implements [`Backend`] with its frame allocator, `kmap` and
+//! the interrupt flag; host tests use the backends of `testing` (behind the
+//! `testing` feature), which check this contract.
 
 use core::fmt;
 use core::ptr::NonNull;
@@ -39,8 +42,8 @@ impl fmt::Display for OutOfPages {
 pub trait Backend: Send + Sync {
     /// Opaque name of one 4 KiB page (the kernel uses a physical frame number).
     /// Not an address.
-    type Page: Copy + Eq + fmt::Debug + Send + Sync;
-    /// What [`Backend::enter_atomic`] saved (the kernel: the interrupt flag).
+    type Page: Copy + Eq + fmt::Debug + Send + Sync + 'static;
+    /// The token of one open atomic section (see [`Backend::enter_atomic`]).
     type AtomicState;
 
     /// Allocate one page. Its contents are unspecified.
@@ -54,12 +57,15 @@ pub trait Backend: Send + Sync {
     unsafe fn free_page(&self, page: Self::Page);
 
     /// Map `page` for a short window; the pointer is valid for `PAGE_SIZE`
-    /// bytes until `unmap_page`. The crate nests mappings in strict LIFO order
-    /// and holds at most 4 at once (2 for an open map window + 2 transient
-    /// inside an operation).
+    /// bytes until `unmap_page`. The crate maps only inside atomic sections,
+    /// nests mappings in strict LIFO order, and holds at most 4 kmap slots
+    /// at once: an open in-place map window holds one mapping, or one pair
+    /// (two kmap slots) for an object spanning two pages, and an operation holds
+    /// at most 2 transient ones.
     ///
     /// # Safety
-    /// `page` is allocated; the caller unmaps in LIFO order.
+    /// `page` is allocated; the caller is inside an atomic section and
+    /// unmaps in LIFO order before that section ends.
     unsafe fn map_page(&self, page: Self::Page) -> NonNull<u8>;
 
     /// Undo the most recent `map_page`.
@@ -72,7 +78,7 @@ pub trait Backend: Send + Sync {
     /// object spanning them can be used in place instead of being copied
     /// through a bounce buffer (Linux once did this with a per-CPU pair of
     /// page-table entries). Returns `None` when the platform cannot; the
-    /// default cannot.
+    /// default cannot. A pair counts as two mappings.
     ///
     /// # Safety
     /// As `map_page` for both pages; undo with `unmap_page_pair`.
@@ -91,195 +97,25 @@ pub trait Backend: Send + Sync {
         unreachable!("unmap_page_pair without a successful map_page_pair");
     }
 
-    /// Enter a region where the platform is atomic (kernel: save RFLAGS.IF and
-    /// `cli`). Must nest.
+    /// Enter an atomic section: until it ends, this CPU is not interrupted
+    /// or preempted (the kernel disables interrupts). Every spin lock of the
+    /// crate is taken inside one, and every mapping is made inside one.
+    ///
+    /// Sections nest, and may end in any order: the platform keeps the state
+    /// from before the outermost section (the kernel: whether interrupts were
+    /// enabled) and restores it only when the last open section ends. So
+    /// closing map windows out of order never re-enables interrupts while
+    /// another window is still open.
     fn enter_atomic(&self) -> Self::AtomicState;
 
-    /// Leave the region entered by the matching `enter_atomic`.
+    /// End the section whose token `enter_atomic` returned. When it is the
+    /// last one open, restore the state from before the outermost one.
     fn leave_atomic(&self, state: Self::AtomicState);
-}
-
-/// RAII form of `enter_atomic`/`leave_atomic`.
-///
-/// Every spin lock in this crate is taken inside an atomic section, like
-/// Linux's `spin_lock_irqsave`: a lock holder can then never be interrupted or
-/// preempted on its CPU, so a single CPU can never spin on a lock that it
-/// itself holds.
-pub(crate) struct AtomicSection<'b, B: Backend> {
-    backend: &'b B,
-    state: Option<B::AtomicState>,
-}
-
-impl<'b, B: Backend> AtomicSection<'b, B> {
-    pub(crate) fn enter(backend: &'b B) -> Self {
-        let state = Some(backend.enter_atomic());
-        AtomicSection { backend, state }
-    }
-}
-
-impl<B: Backend> Drop for AtomicSection<'_, B> {
-    fn drop(&mut self) {
-        if let Some(state) = self.state.take() {
-            self.backend.leave_atomic(state);
-        }
-    }
-}
-
-/// A transient mapping of one page, unmapped when dropped.
-///
-/// Guards are only ever created and dropped inside one function, so Rust's
-/// scoping makes their unmapping LIFO.
-pub(crate) struct MappedPage<'b, B: Backend> {
-    backend: &'b B,
-    page: B::Page,
-    address: NonNull<u8>,
-}
-
-impl<'b, B: Backend> MappedPage<'b, B> {
-    /// Map `page`.
-    ///
-    /// # Safety
-    /// `page` is a page currently owned by the pool (allocated, not freed)
-    /// and it stays allocated while the guard lives.
-    pub(crate) unsafe fn new(backend: &'b B, page: B::Page) -> Self {
-        // SAFETY: the caller guarantees the page is allocated; the guard's
-        // Drop unmaps it, and guards are strictly scoped (LIFO).
-        let address = unsafe { backend.map_page(page) };
-        MappedPage {
-            backend,
-            page,
-            address,
-        }
-    }
-
-    /// Read the 8-byte word at `offset` (a header or a free-list link).
-    pub(crate) fn read_word(&self, offset: usize) -> u64 {
-        assert!(offset + 8 <= PAGE_SIZE);
-        // SAFETY: the page is mapped for PAGE_SIZE bytes and the word lies
-        // inside it (checked above); an unaligned read has no alignment
-        // requirement. Words read here are metadata that no open window
-        // covers (windows cover only an object's payload).
-        unsafe {
-            self.address
-                .as_ptr()
-                .add(offset)
-                .cast::<u64>()
-                .read_unaligned()
-        }
-    }
-
-    /// Write the 8-byte word at `offset`.
-    pub(crate) fn write_word(&self, offset: usize, word: u64) {
-        assert!(offset + 8 <= PAGE_SIZE);
-        // SAFETY: as in `read_word`; the word is metadata owned by the caller,
-        // which holds the class lock.
-        unsafe {
-            self.address
-                .as_ptr()
-                .add(offset)
-                .cast::<u64>()
-                .write_unaligned(word)
-        }
-    }
-
-    /// Copy `destination.len()` bytes starting at `offset` out of the page.
-    pub(crate) fn read_bytes(&self, offset: usize, destination: &mut [u8]) {
-        assert!(offset + destination.len() <= PAGE_SIZE);
-        // SAFETY: the source range is inside the mapped page (checked above);
-        // `destination` is a distinct Rust slice, so the ranges cannot overlap.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                self.address.as_ptr().add(offset),
-                destination.as_mut_ptr(),
-                destination.len(),
-            )
-        }
-    }
-
-    /// Copy `source` into the page at `offset`.
-    pub(crate) fn write_bytes(&self, offset: usize, source: &[u8]) {
-        assert!(offset + source.len() <= PAGE_SIZE);
-        // SAFETY: the destination range is inside the mapped page (checked
-        // above); `source` is a distinct Rust slice.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                source.as_ptr(),
-                self.address.as_ptr().add(offset),
-                source.len(),
-            )
-        }
-    }
-
-    /// Copy `length` bytes from `self` at `from` to `other` at `to`.
-    pub(crate) fn copy_to(&self, from: usize, other: &MappedPage<'_, B>, to: usize, length: usize) {
-        assert!(from + length <= PAGE_SIZE && to + length <= PAGE_SIZE);
-        assert!(self.page != other.page, "copy within one page");
-        // SAFETY: both ranges are inside mapped pages (checked above) and the
-        // pages differ, so the ranges do not overlap.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                self.address.as_ptr().add(from),
-                other.address.as_ptr().add(to),
-                length,
-            )
-        }
-    }
-}
-
-impl<B: Backend> Drop for MappedPage<'_, B> {
-    fn drop(&mut self) {
-        // SAFETY: `address` came from the `map_page` in `new`, and any mapping
-        // made after it was made by a guard of a shorter scope, already dropped.
-        unsafe { self.backend.unmap_page(self.page, self.address) }
-    }
 }
 
 /// A shared reference to a backend is a backend (several pools can then
 /// draw from one frame allocator, and tests can read its counters).
 impl<B: Backend> Backend for &B {
-    type Page = B::Page;
-    type AtomicState = B::AtomicState;
-
-    fn alloc_page(&self) -> Result<B::Page, OutOfPages> {
-        (**self).alloc_page()
-    }
-
-    unsafe fn free_page(&self, page: B::Page) {
-        // SAFETY: forwarded contract.
-        unsafe { (**self).free_page(page) }
-    }
-
-    unsafe fn map_page(&self, page: B::Page) -> NonNull<u8> {
-        // SAFETY: forwarded contract.
-        unsafe { (**self).map_page(page) }
-    }
-
-    unsafe fn unmap_page(&self, page: B::Page, address: NonNull<u8>) {
-        // SAFETY: forwarded contract.
-        unsafe { (**self).unmap_page(page, address) }
-    }
-
-    unsafe fn map_page_pair(&self, first: B::Page, second: B::Page) -> Option<NonNull<u8>> {
-        // SAFETY: forwarded contract.
-        unsafe { (**self).map_page_pair(first, second) }
-    }
-
-    unsafe fn unmap_page_pair(&self, first: B::Page, second: B::Page, address: NonNull<u8>) {
-        // SAFETY: forwarded contract.
-        unsafe { (**self).unmap_page_pair(first, second, address) }
-    }
-
-    fn enter_atomic(&self) -> B::AtomicState {
-        (**self).enter_atomic()
-    }
-
-    fn leave_atomic(&self, state: B::AtomicState) {
-        (**self).leave_atomic(state)
-    }
-}
-
-/// A shared, reference-counted backend is a backend.
-impl<B: Backend> Backend for alloc::sync::Arc<B> {
     type Page = B::Page;
     type AtomicState = B::AtomicState;
 

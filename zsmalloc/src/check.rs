@@ -1,17 +1,13 @@
-//! The invariant checker: `Pool::check` walks every structure and verifies
-//! that they agree with each other.
+//! The invariant checker: `Pool::check` verifies that the pool's structures
+//! agree with each other.
 //!
 //! ```text
-//!   handle slot --location--> (class, zspage, object) --header/owner--> slot
-//!   zspage: in_use + |free list| = objects_per_zspage, group = fullness(in_use)
-//!   class:  group lists hold exactly the live zspages; counters add up
-//!   pool:   total pages = sum of live zspages' pages; no page owned twice
-//!
-//!   packed layout (crate::packed):
-//!   zspage: pages = exactly those touched by [0, end); live extents and
-//!           valid holes lie in [0, end) and never overlap; counters add up;
-//!           slot --location--> (index in live list, zspage, offset) --> slot
-//!   pool:   hole bitmap = non-empty lists; stale entries counted
+//!   the layout's own check      its lists, counters and recorded locations
+//!   + a walk of every zspage:   (the same for every layout)
+//!       each object's entry exists, is allocated, owns no other object
+//!       each allocated entry owns exactly one object
+//!       mapped objects of a zspage = its pins
+//!       pages of all zspages = the pool's page count; no page owned twice
 //! ```
 //!
 //! It expects a quiescent pool (no operation running on another thread);
@@ -20,13 +16,13 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
 
-use crate::backend::{AtomicSection, Backend, MappedPage};
-use crate::handle::{allocated_slots, HandleTable, Location};
-use crate::packed::PackedState;
+use crate::backend::Backend;
+use crate::handle_table::HandleTable;
+use crate::layout::{ObjectView, PoolVisitor, ZspageView};
 use crate::pool::Pool;
-use crate::zspage::{fullness_group, ClassState, FULLNESS_GROUPS, NO_OBJECT, NO_OWNER, NO_ZSPAGE};
 
 /// A broken invariant, described for a human.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,494 +31,156 @@ pub struct InvariantError {
     pub description: String,
 }
 
+impl InvariantError {
+    /// An error saying `description`.
+    pub fn new(description: impl Into<String>) -> InvariantError {
+        InvariantError {
+            description: description.into(),
+        }
+    }
+}
+
 impl fmt::Display for InvariantError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "zsmalloc invariant broken: {}", self.description)
     }
 }
 
-fn broken(description: String) -> InvariantError {
-    InvariantError { description }
-}
-
+/// `ensure!(condition, "format", args...)`: return an [`InvariantError`]
+/// with that message unless the condition holds.
 macro_rules! ensure {
     ($condition:expr, $($message:tt)+) => {
         if !$condition {
-            return Err(broken(format!($($message)+)));
+            return Err($crate::check::InvariantError::new(alloc::format!($($message)+)));
         }
     };
 }
+pub(crate) use ensure;
 
 impl<B: Backend> Pool<B> {
     /// Verify every invariant of the pool (see the module docs).
     pub fn check(&self) -> Result<(), InvariantError> {
-        let issued = self.handles.issued_count() as usize;
-        let mut owners_seen = vec![false; issued];
-        let mut pages_in_classes = 0;
-        let mut objects_in_classes = 0;
-        for class in 0..self.classes.len() {
-            let atomic = AtomicSection::enter(&self.backend);
-            let state = self.lock_class(&atomic, class);
-            check_class(&state, &self.backend, &self.handles, &mut owners_seen).map_err(
-                |error| {
-                    broken(format!(
-                        "class {} (size {}): {}",
-                        class, state.geometry.size, error.description
-                    ))
-                },
-            )?;
-            pages_in_classes += state.live_zspages * state.geometry.pages_per_zspage;
-            objects_in_classes += state.objects_used;
+        let core = self.core();
+        self.layout().check(core).map_err(|error| {
+            let layout = self.layout().name();
+            InvariantError::new(format!("{layout} layout: {}", error.description))
+        })?;
+        let mut census = Census::new(core.entries());
+        self.layout().walk(core, &mut census);
+        census.finish(core.total_pages())
+    }
+}
+
+/// What a walk found, checked as it goes.
+struct Census<'t, P> {
+    entries: &'t HandleTable,
+    owners_seen: Vec<bool>,
+    pages: Vec<P>,
+    objects: usize,
+    zspages: usize,
+    /// Pins of the current zspage, and its mapped objects so far.
+    pins: usize,
+    mapped: usize,
+    error: Option<InvariantError>,
+}
+
+impl<'t, P: Copy + Eq + fmt::Debug> Census<'t, P> {
+    fn new(entries: &'t HandleTable) -> Self {
+        Census {
+            entries,
+            owners_seen: vec![false; entries.issued_count() as usize],
+            pages: Vec::new(),
+            objects: 0,
+            zspages: 0,
+            pins: 0,
+            mapped: 0,
+            error: None,
         }
-        if self.packed.is_some() {
-            let atomic = AtomicSection::enter(&self.backend);
-            let state = self.lock_packed(&atomic);
-            check_packed(&state, &self.handles, &mut owners_seen)
-                .map_err(|error| broken(format!("packed layout: {}", error.description)))?;
-            pages_in_classes += state.pages;
-            objects_in_classes += state.objects;
+    }
+
+    fn fail(&mut self, description: String) {
+        if self.error.is_none() {
+            self.error = Some(InvariantError::new(description));
+        }
+    }
+
+    /// The pins of the zspage seen last agree with its mapped objects.
+    fn close_zspage(&mut self) {
+        if self.zspages > 0 && self.mapped != self.pins {
+            let (zspage, mapped, pins) = (self.zspages - 1, self.mapped, self.pins);
+            self.fail(format!(
+                "zspage {zspage} of the walk has {mapped} mapped objects but {pins} pins"
+            ));
+        }
+    }
+
+    fn finish(mut self, total_pages: usize) -> Result<(), InvariantError> {
+        self.close_zspage();
+        if let Some(error) = self.error {
+            return Err(error);
         }
         ensure!(
-            pages_in_classes == self.total_pages(),
-            "total_pages is {} but the classes hold {}",
-            self.total_pages(),
-            pages_in_classes
+            self.pages.len() == total_pages,
+            "total_pages is {} but the zspages hold {}",
+            total_pages,
+            self.pages.len()
         );
-        let allocated = allocated_slots(&self.handles);
+        let allocated = self.entries.allocated_entries();
         ensure!(
-            allocated.len() == objects_in_classes,
+            allocated.len() == self.objects,
             "{} handles allocated but {} objects in use",
             allocated.len(),
-            objects_in_classes
+            self.objects
         );
-        for slot in allocated {
+        for entry in allocated {
             ensure!(
-                owners_seen[slot as usize],
-                "allocated handle slot {} owns no object",
-                slot
+                self.owners_seen[entry.index() as usize],
+                "allocated handle entry {} owns no object",
+                entry.index()
             );
         }
-        check_pages_distinct(&self.all_pages())
+        for (index, page) in self.pages.iter().enumerate() {
+            ensure!(
+                !self.pages[index + 1..].contains(page),
+                "page {:?} is owned twice",
+                page
+            );
+        }
+        Ok(())
     }
 }
 
-fn check_pages_distinct<P: Eq + fmt::Debug>(pages: &[P]) -> Result<(), InvariantError> {
-    for (index, page) in pages.iter().enumerate() {
-        ensure!(
-            !pages[index + 1..].contains(page),
-            "page {:?} is owned twice",
-            page
-        );
+impl<P: Copy + Eq + fmt::Debug> PoolVisitor<P> for Census<'_, P> {
+    fn zspage(&mut self, zspage: &ZspageView<'_, P>) {
+        self.close_zspage();
+        self.zspages += 1;
+        self.pages.extend_from_slice(zspage.pages);
+        self.pins = zspage.pins;
+        self.mapped = 0;
     }
-    Ok(())
-}
 
-fn check_class<B: Backend>(
-    state: &ClassState<B::Page>,
-    backend: &B,
-    handles: &HandleTable,
-    owners_seen: &mut [bool],
-) -> Result<(), InvariantError> {
-    let geometry = state.geometry;
-    let mut live = 0;
-    let mut in_use_total = 0;
-    for (zspage, record) in state.zspages.iter().enumerate() {
-        let first = zspage * geometry.pages_per_zspage;
-        let pages = &state.pages[first..first + geometry.pages_per_zspage];
-        if !record.live {
-            ensure!(
-                pages.iter().all(Option::is_none),
-                "dead zspage {} still has pages",
-                zspage
-            );
-            continue;
-        }
-        ensure!(
-            pages.iter().all(Option::is_some),
-            "live zspage {} lacks a page",
-            zspage
-        );
-        live += 1;
-        in_use_total += record.in_use as usize;
-        check_zspage(state, backend, handles, zspage as u32, owners_seen)?;
-    }
-    ensure!(
-        live == state.live_zspages,
-        "{} live zspages counted as {}",
-        live,
-        state.live_zspages
-    );
-    ensure!(
-        in_use_total == state.objects_used,
-        "{} objects in use counted as {}",
-        in_use_total,
-        state.objects_used
-    );
-    check_group_lists(state)
-}
-
-fn check_zspage<B: Backend>(
-    state: &ClassState<B::Page>,
-    backend: &B,
-    handles: &HandleTable,
-    zspage: u32,
-    owners_seen: &mut [bool],
-) -> Result<(), InvariantError> {
-    let objects = state.geometry.objects_per_zspage;
-    let record = &state.zspages[zspage as usize];
-    let mut is_free = vec![false; objects];
-    let mut free_count = 0;
-    let mut object = record.free_head;
-    while object != NO_OBJECT {
-        ensure!(
-            (object as usize) < objects,
-            "zspage {} free list leaves the zspage",
-            zspage
-        );
-        ensure!(
-            !is_free[object as usize],
-            "zspage {} free list has a cycle",
-            zspage
-        );
-        is_free[object as usize] = true;
-        free_count += 1;
-        let position = state.position(zspage, state.object_offset(object));
-        // SAFETY: the page belongs to a live zspage of a class whose lock is
-        // held by the caller; scoped guard.
-        let word = unsafe { MappedPage::new(backend, position.page) }.read_word(position.offset);
-        ensure!(
-            word & 1 == 0,
-            "zspage {} free object {} is tagged allocated",
-            zspage,
-            object
-        );
-        if state.owners_outside() {
-            let owner = state.owners[zspage as usize * objects + object as usize];
-            ensure!(
-                owner == NO_OWNER,
-                "zspage {} free object {} has an owner",
-                zspage,
-                object
-            );
-        }
-        object = (word >> 1) as u16;
-    }
-    ensure!(
-        free_count + record.in_use as usize == objects,
-        "zspage {}: {} free + {} in use != {}",
-        zspage,
-        free_count,
-        record.in_use,
-        objects
-    );
-    let mut mapped = 0;
-    for object in 0..objects as u16 {
-        if is_free[object as usize] {
-            continue;
-        }
-        let owner = state.owner_of(backend, zspage, object);
-        let Some(owner) = owner else {
-            return Err(broken(format!(
-                "zspage {} object {} is neither free nor owned",
-                zspage, object
-            )));
+    fn object(&mut self, object: &ObjectView) {
+        let index = object.entry.index() as usize;
+        let Some(seen) = self.owners_seen.get_mut(index) else {
+            self.fail(format!("object owned by unknown entry {index}"));
+            return;
         };
-        ensure!(
-            (owner as usize) < owners_seen.len(),
-            "object owned by unknown slot {}",
-            owner
-        );
-        ensure!(
-            !owners_seen[owner as usize],
-            "slot {} owns two objects",
-            owner
-        );
-        owners_seen[owner as usize] = true;
-        let Some((allocated, is_mapped)) = handles.flags(owner) else {
-            return Err(broken(format!("slot {} does not exist", owner)));
-        };
-        ensure!(
-            allocated,
-            "object {} of zspage {} owned by free slot {}",
-            object,
-            zspage,
-            owner
-        );
-        let expected = Location {
-            class: state.class,
-            zspage,
-            object,
-        };
-        ensure!(
-            handles.location(owner) == expected,
-            "slot {} points elsewhere",
-            owner
-        );
-        mapped += usize::from(is_mapped);
-    }
-    ensure!(
-        mapped == record.pins as usize,
-        "zspage {} has {} mapped objects but {} pins",
-        zspage,
-        mapped,
-        record.pins
-    );
-    Ok(())
-}
-
-fn check_group_lists<P: Copy + Eq + fmt::Debug>(
-    state: &ClassState<P>,
-) -> Result<(), InvariantError> {
-    let objects = state.geometry.objects_per_zspage;
-    let mut listed = 0;
-    for group in 0..FULLNESS_GROUPS {
-        let mut count = 0;
-        let mut previous = NO_ZSPAGE;
-        let mut zspage = state.group_heads[group];
-        while zspage != NO_ZSPAGE {
-            ensure!(
-                count <= state.zspages.len(),
-                "group {} list has a cycle",
-                group
-            );
-            let record = &state.zspages[zspage as usize];
-            ensure!(record.live, "dead zspage {} in group {}", zspage, group);
-            ensure!(
-                record.previous == previous,
-                "zspage {} has a wrong back link",
-                zspage
-            );
-            ensure!(
-                record.group as usize == group,
-                "zspage {} is listed in the wrong group",
-                zspage
-            );
-            ensure!(
-                fullness_group(record.in_use as usize, objects) == group,
-                "zspage {} with {} objects in use belongs elsewhere than group {}",
-                zspage,
-                record.in_use,
-                group
-            );
-            count += 1;
-            previous = zspage;
-            zspage = record.next;
+        if *seen {
+            self.fail(format!("entry {index} owns two objects"));
+            return;
         }
-        ensure!(
-            count == state.group_counts[group],
-            "group {} counts {} but lists {}",
-            group,
-            state.group_counts[group],
-            count
-        );
-        listed += count;
-    }
-    ensure!(state.group_counts[0] == 0, "empty zspages were kept");
-    ensure!(
-        listed == state.live_zspages,
-        "{} zspages listed but {} live",
-        listed,
-        state.live_zspages
-    );
-    Ok(())
-}
-
-fn check_packed<P: Copy + Eq + fmt::Debug>(
-    state: &PackedState<P>,
-    handles: &HandleTable,
-    owners_seen: &mut [bool],
-) -> Result<(), InvariantError> {
-    use crate::backend::PAGE_SIZE;
-    use alloc::vec::Vec;
-    // Valid holes per zspage, and the stale entry count.
-    let mut holes: Vec<Vec<(usize, usize)>> = vec![Vec::new(); state.zspages.len()];
-    let mut stale = 0;
-    for (class, list) in state.holes.iter().enumerate() {
-        let bit = state.non_empty[class / 64] >> (class % 64) & 1 == 1;
-        ensure!(
-            bit == !list.is_empty(),
-            "hole bitmap wrong for class {}",
-            class
-        );
-        for hole in list {
-            ensure!(
-                (hole.zspage as usize) < state.zspages.len(),
-                "hole names unknown zspage {}",
-                hole.zspage
-            );
-            if !state.is_valid(hole) {
-                stale += 1;
-                continue;
+        *seen = true;
+        self.objects += 1;
+        match self.entries.state(object.entry) {
+            None => self.fail(format!("entry {index} does not exist")),
+            Some(state) if !state.allocated => {
+                let zspage = self.zspages.saturating_sub(1);
+                let offset = object.offset;
+                self.fail(format!(
+                    "object at byte {offset} of zspage {zspage} owned by free entry {index}"
+                ));
             }
-            let length = hole.length as usize;
-            ensure!(
-                length >= state.class_size(class) && state.class_of(length) == class,
-                "hole of {} bytes on the list of class {}",
-                length,
-                class
-            );
-            holes[hole.zspage as usize].push((hole.offset as usize, length));
+            Some(state) => self.mapped += usize::from(state.mapped),
         }
     }
-    ensure!(
-        stale == state.stale_holes,
-        "{} stale holes counted as {}",
-        stale,
-        state.stale_holes
-    );
-    let listed: usize = state.holes.iter().map(Vec::len).sum();
-    ensure!(
-        listed == state.listed_holes,
-        "{} hole entries counted as {}",
-        listed,
-        state.listed_holes
-    );
-    let (mut live_zspages, mut pages, mut objects, mut live_bytes, mut payload) = (0, 0, 0, 0, 0);
-    for (zspage, record) in state.zspages.iter().enumerate() {
-        if !record.alive {
-            ensure!(
-                record.pages.is_empty() && record.live.is_empty() && holes[zspage].is_empty(),
-                "dead zspage {} still has pages, objects or holes",
-                zspage
-            );
-            ensure!(
-                zspage as u32 != state.open,
-                "the open zspage {} is dead",
-                zspage
-            );
-            continue;
-        }
-        live_zspages += 1;
-        pages += record.pages.len();
-        ensure!(
-            record.end <= state.capacity,
-            "zspage {} filled past its capacity",
-            zspage
-        );
-        ensure!(
-            record.pages.len() == record.end.div_ceil(PAGE_SIZE),
-            "zspage {} holds {} pages for {} bytes",
-            zspage,
-            record.pages.len(),
-            record.end
-        );
-        ensure!(!record.live.is_empty(), "empty zspage {} was kept", zspage);
-        let mut extents: Vec<(usize, usize)> = holes[zspage].clone();
-        ensure!(
-            extents.len() == record.holes
-                && extents.iter().map(|&(_, length)| length).sum::<usize>() == record.hole_bytes,
-            "zspage {} hole counters are wrong",
-            zspage
-        );
-        let mut zspage_live = 0;
-        let mut mapped = 0;
-        for (index, object) in record.live.iter().enumerate() {
-            let owner = object.slot;
-            ensure!(
-                (owner as usize) < owners_seen.len(),
-                "object owned by unknown slot {}",
-                owner
-            );
-            ensure!(
-                !owners_seen[owner as usize],
-                "slot {} owns two objects",
-                owner
-            );
-            owners_seen[owner as usize] = true;
-            let Some((allocated, is_mapped)) = handles.flags(owner) else {
-                return Err(broken(format!("slot {} does not exist", owner)));
-            };
-            ensure!(
-                allocated,
-                "zspage {} object owned by free slot {}",
-                zspage,
-                owner
-            );
-            let offset = object.offset as usize;
-            ensure!(
-                offset.is_multiple_of(state.spacing),
-                "object at unaligned offset {}",
-                offset
-            );
-            let expected = Location {
-                class: index as u16,
-                zspage: zspage as u32,
-                object: (offset / state.spacing) as u16,
-            };
-            ensure!(
-                handles.location(owner) == expected,
-                "slot {} points elsewhere",
-                owner
-            );
-            let length = handles.length(owner);
-            payload += length;
-            let extent = state.extent(length);
-            zspage_live += extent;
-            extents.push((offset, extent));
-            mapped += usize::from(is_mapped);
-        }
-        ensure!(
-            mapped == record.pins as usize,
-            "zspage {} has {} mapped objects but {} pins",
-            zspage,
-            mapped,
-            record.pins
-        );
-        ensure!(
-            zspage_live == record.live_bytes,
-            "zspage {} has {} live bytes counted as {}",
-            zspage,
-            zspage_live,
-            record.live_bytes
-        );
-        extents.sort_unstable();
-        let mut covered = 0;
-        for &(offset, length) in &extents {
-            ensure!(
-                offset >= covered,
-                "zspage {}: extents overlap at byte {}",
-                zspage,
-                offset
-            );
-            covered = offset + length;
-        }
-        ensure!(
-            covered <= record.end,
-            "zspage {}: an extent passes the fill pointer",
-            zspage
-        );
-        objects += record.live.len();
-        live_bytes += zspage_live;
-    }
-    ensure!(
-        live_zspages == state.live_zspages,
-        "{} live zspages counted as {}",
-        live_zspages,
-        state.live_zspages
-    );
-    ensure!(
-        pages == state.pages,
-        "{} pages counted as {}",
-        pages,
-        state.pages
-    );
-    ensure!(
-        objects == state.objects,
-        "{} objects counted as {}",
-        objects,
-        state.objects
-    );
-    ensure!(
-        live_bytes == state.live_bytes,
-        "{} live bytes counted as {}",
-        live_bytes,
-        state.live_bytes
-    );
-    ensure!(
-        payload == state.payload_bytes,
-        "{} payload bytes counted as {}",
-        payload,
-        state.payload_bytes
-    );
-    Ok(())
 }

@@ -1,75 +1,38 @@
-//! Pool configuration: the knobs that decide the size-class geometry.
-//!
-//! [`Config::linux`] reproduces Linux exactly (`CONFIG_ZSMALLOC_CHAIN_SIZE`
-//! is the `max_pages_per_zspage` argument). The other fields let experiments
-//! change one rule at a time:
+//! Pool configuration: which layout, with which geometry.
 //!
 //! ```text
-//!   min_object_size        class_spacing
-//!   |<--- 32 --->|<- 16 ->|<- 16 ->| ...        |<- 16 ->|
-//!   class 0      class 1  class 2  ...   class 254 = PAGE_SIZE
+//!   Config::linux(8)   Linux's layout, CONFIG_ZSMALLOC_CHAIN_SIZE = 8 (Linux's default)
+//!   Config::linux(4)   the same with zspages of at most 4 pages
+//!   Config::packed()   our packed layout (the default: Pool::new, the demo)
+//!
+//!   Config::Linux(LinuxConfig { .. })   one knob changed at a time, for experiments
+//!   Config::Packed(PackedConfig { .. })
 //! ```
 //!
-//! [`Config::efficient`] selects our packed layout ([`Layout::Packed`],
-//! module [`crate::packed`]) instead of Linux's per-class zspages.
+//! Both layouts share the notion of size classes `class_spacing` apart from
+//! `min_object_size` up to `PAGE_SIZE`, and of zspages of at most
+//! `max_pages_per_zspage` pages; the rest is each layout's own
+//! ([`LinuxConfig`], [`PackedConfig`]).
 
+use alloc::boxed::Box;
 use core::fmt;
 
-use crate::backend::PAGE_SIZE;
+use crate::backend::{Backend, PAGE_SIZE};
+use crate::layout::Layout;
+use crate::linux::{LinuxConfig, LinuxLayout};
+use crate::packed::{PackedConfig, PackedLayout};
 
 /// The largest chain (pages per zspage) accepted, Linux's Kconfig maximum.
 pub const MAX_CHAIN_LENGTH: usize = 16;
 
-/// Bytes of the inline handle header (`ZS_HANDLE_SIZE` in Linux).
-pub const HANDLE_HEADER_SIZE: usize = 8;
-
-/// Where the allocator remembers which handle owns an allocated object.
+/// The layout of a pool and its geometry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandlePlacement {
-    /// Linux's way: an 8-byte header in front of every non-huge object
-    /// (huge objects keep it outside, as Linux keeps it in `page->index`).
-    Inline,
-    /// Every class keeps owners in a side table: objects need no header, at
-    /// the price of 4 bytes of heap metadata per object slot.
-    OutOfBand,
+pub enum Config {
+    /// Linux's layout ([`crate::linux`]).
+    Linux(LinuxConfig),
+    /// Our packed layout ([`crate::packed`]).
+    Packed(PackedConfig),
 }
-
-/// Geometry of a pool. See the module documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
-    /// Distance in bytes between consecutive size classes (Linux: 16).
-    pub class_spacing: usize,
-    /// Size of the smallest class (Linux: 32).
-    pub min_object_size: usize,
-    /// Longest zspage chain (Linux: `CONFIG_ZSMALLOC_CHAIN_SIZE`, default 8).
-    pub max_pages_per_zspage: usize,
-    /// Where handles of allocated objects are recorded.
-    pub handle_placement: HandlePlacement,
-    /// Merge neighbouring classes with identical geometry (Linux: yes).
-    pub merge_classes: bool,
-    /// How objects are arranged in zspages (Linux: [`Layout::SizeClassed`]).
-    pub layout: Layout,
-}
-
-/// How a pool arranges objects in zspages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// Linux's layout: every size class has its own zspages of equal slots
-    /// (and so its own partly filled last zspage).
-    SizeClassed,
-    /// Our efficient layout ([`crate::packed`]): objects of every size are
-    /// packed end to end into one shared open zspage; a freed object leaves
-    /// a *hole* that is reused by objects of its size class or of up to
-    /// `reuse_window` classes below it.
-    Packed {
-        /// How many classes larger than its own a request may take a hole
-        /// from (at most [`MAX_REUSE_WINDOW`]).
-        reuse_window: usize,
-    },
-}
-
-/// The largest reuse window accepted by [`Layout::Packed`].
-pub const MAX_REUSE_WINDOW: usize = 64;
 
 /// Why a [`Config`] was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +43,9 @@ pub enum ConfigError {
     MinObjectSize,
     /// Chain length must be in `1..=MAX_CHAIN_LENGTH`.
     ChainLength,
-    /// The packed layout keeps handles out of band and accepts a reuse
-    /// window of at most `MAX_REUSE_WINDOW` classes.
-    PackedLayout,
+    /// The packed layout's reuse window must be at most
+    /// [`crate::packed::MAX_REUSE_WINDOW`] classes.
+    ReuseWindow,
 }
 
 impl fmt::Display for ConfigError {
@@ -95,77 +58,64 @@ impl fmt::Display for ConfigError {
                 "minimum object size must be a multiple of 8 in 16..=PAGE_SIZE"
             }
             ConfigError::ChainLength => "pages per zspage must be in 1..=16",
-            ConfigError::PackedLayout => {
-                "the packed layout needs out-of-band handles and a reuse window of at most 64"
-            }
+            ConfigError::ReuseWindow => "the packed layout's reuse window is at most 64 classes",
         };
         formatter.write_str(text)
     }
 }
 
 impl Config {
-    /// Linux's geometry with the given chain length (Linux allows 4..=16,
-    /// default 8).
+    /// Linux's layout and geometry with the given chain length (Linux
+    /// allows 4..=16, default 8).
     pub const fn linux(max_pages_per_zspage: usize) -> Config {
-        Config {
-            class_spacing: 16,
-            min_object_size: 32,
-            max_pages_per_zspage,
-            handle_placement: HandlePlacement::Inline,
-            merge_classes: true,
-            layout: Layout::SizeClassed,
-        }
+        Config::Linux(LinuxConfig::with_chain(max_pages_per_zspage))
     }
 
-    /// Our efficient configuration: the packed layout (see [`crate::packed`])
-    /// with 16-byte rounding, 16-byte minimum objects, zspages of up to 16
-    /// lazily allocated pages, no inline handle header, and holes reused by
-    /// requests up to 8 classes (128 bytes) smaller.
-    pub const fn efficient() -> Config {
-        Config {
-            class_spacing: 16,
-            min_object_size: 16,
-            max_pages_per_zspage: 16,
-            handle_placement: HandlePlacement::OutOfBand,
-            merge_classes: false,
-            layout: Layout::Packed { reuse_window: 8 },
-        }
+    /// Our packed layout with its default geometry ([`PackedConfig::DEFAULT`]).
+    pub const fn packed() -> Config {
+        Config::Packed(PackedConfig::DEFAULT)
     }
 
     /// Check the configuration.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let spacing = self.class_spacing;
-        if spacing == 0 || !spacing.is_multiple_of(8) || spacing > PAGE_SIZE {
-            return Err(ConfigError::ClassSpacing);
+        match self {
+            Config::Linux(config) => config.validate(),
+            Config::Packed(config) => config.validate(),
         }
-        let minimum = self.min_object_size;
-        if minimum < 16 || !minimum.is_multiple_of(8) || minimum > PAGE_SIZE {
-            return Err(ConfigError::MinObjectSize);
-        }
-        if !(1..=MAX_CHAIN_LENGTH).contains(&self.max_pages_per_zspage) {
-            return Err(ConfigError::ChainLength);
-        }
-        if let Layout::Packed { reuse_window } = self.layout {
-            let out_of_band = self.handle_placement == HandlePlacement::OutOfBand;
-            if !out_of_band || reuse_window > MAX_REUSE_WINDOW {
-                return Err(ConfigError::PackedLayout);
-            }
-        }
-        Ok(())
     }
 
-    /// Bytes of header that a (non-huge) object carries in front of its data.
-    pub fn inline_header_size(&self) -> usize {
-        match self.handle_placement {
-            HandlePlacement::Inline => HANDLE_HEADER_SIZE,
-            HandlePlacement::OutOfBand => 0,
-        }
+    /// Build the layout this configuration describes.
+    pub fn layout<B: Backend>(&self) -> Result<Box<dyn Layout<B>>, ConfigError> {
+        self.validate()?;
+        Ok(match *self {
+            Config::Linux(config) => Box::new(LinuxLayout::new(config)),
+            Config::Packed(config) => Box::new(PackedLayout::new(config)),
+        })
     }
 }
 
 impl Default for Config {
-    /// Linux's defaults: `Config::linux(8)`.
+    /// The packed layout, as `Pool::new` and the demo use.
     fn default() -> Config {
-        Config::linux(8)
+        Config::packed()
     }
+}
+
+/// The checks both layouts make of their shared geometry.
+pub(crate) fn validate_geometry(
+    class_spacing: usize,
+    min_object_size: usize,
+    max_pages_per_zspage: usize,
+) -> Result<(), ConfigError> {
+    if class_spacing == 0 || !class_spacing.is_multiple_of(8) || class_spacing > PAGE_SIZE {
+        return Err(ConfigError::ClassSpacing);
+    }
+    let minimum = min_object_size;
+    if minimum < 16 || !minimum.is_multiple_of(8) || minimum > PAGE_SIZE {
+        return Err(ConfigError::MinObjectSize);
+    }
+    if !(1..=MAX_CHAIN_LENGTH).contains(&max_pages_per_zspage) {
+        return Err(ConfigError::ChainLength);
+    }
+    Ok(())
 }

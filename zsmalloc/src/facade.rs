@@ -1,30 +1,44 @@
 //! A C-flavoured facade with the names of Linux's API, for students reading
-//! `Documentation/mm/zsmalloc.rst` side by side with this crate.
+//! `Documentation/mm/zsmalloc.rst` and `mm/zsmalloc.c` side by side with
+//! this crate. Both generations of the access API are here.
 //!
 //! ```text
-//!   Linux                               here
-//!   zs_create_pool(name)                zs_create_pool(name, backend)   (the backend plays
-//!                                                                        the role of GFP flags)
-//!   handle = zs_malloc(pool, size, gfp) zs_malloc(&pool, size) -> u64, 0 on failure
-//!   p = zs_map_object(pool, h, ZS_MM_RW) zs_map_object(&mut pool, h, ZS_MM_RW) -> Result<&mut [u8]>
-//!   zs_unmap_object(pool, h)            zs_unmap_object(&mut pool, h) -> Result<()>
-//!   zs_free(pool, h)                    zs_free(&pool, h) -> Result<()>
-//!   zs_destroy_pool(pool)               zs_destroy_pool(pool)
+//!   Linux                                  here
+//!   zs_create_pool(name)                   zs_create_pool(name, backend)   (the backend plays
+//!                                                                           the role of GFP flags)
+//!   handle = zs_malloc(pool, size, gfp)    zs_malloc(&pool, size) -> u64, 0 on failure
+//!   zs_free(pool, h)                       zs_free(&pool, h) -> Result<()>
+//!   zs_destroy_pool(pool)                  zs_destroy_pool(pool)
+//!
+//!   classic access (up to Linux 6.14):
+//!   p = zs_map_object(pool, h, ZS_MM_RW)   zs_map_object(&mut pool, h, ZS_MM_RW) -> Result<&mut [u8]>
+//!   zs_unmap_object(pool, h)               zs_unmap_object(&mut pool, h) -> Result<()>
+//!
+//!   current access (Linux 6.15+):
+//!   p = zs_obj_read_begin(pool, h, copy)   zs_obj_read_begin(&mut pool, h, &mut copy) -> Result<&[u8]>
+//!   zs_obj_read_end(pool, h, p)            zs_obj_read_end(&mut pool, h) -> Result<()>
+//!   zs_obj_write(pool, h, buf, len)        zs_obj_write(&pool, h, &buf[..len]) -> Result<()>
 //! ```
+//!
+//! Why Linux replaced the classic pair: [`crate::read`]. In short, a
+//! classic window is atomic for its whole length and copies a spanning
+//! object twice on a write; a current read holds a mapping only when it can
+//! use the object in place, and a current write copies once, straight into
+//! the object's pages.
 //!
 //! Handles are raw `u64`s and every one is validated: a forged, stale or
 //! already-freed handle is an error, never a memory access. A [`ZsPool`]
-//! has one bounce buffer, so one window may be open at a time, as on one
-//! CPU in Linux. The slice returned by `zs_map_object` borrows the pool, so
-//! it cannot outlive the window.
+//! has one window (classic map or current read) open at a time, as one CPU
+//! in Linux. The slice a window returns borrows the pool mutably, so it
+//! cannot outlive the window: closing it needs the pool again.
 
 use alloc::boxed::Box;
 use core::fmt;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, PAGE_SIZE};
 use crate::handle::HandleError;
-use crate::mapping::{new_bounce_buffer, MapMode, Window};
 use crate::pool::Pool;
+use crate::window::{new_bounce_buffer, MapMode, Window};
 
 /// A raw handle; 0 means "no object".
 pub type ZsHandle = u64;
@@ -41,10 +55,17 @@ pub const ZS_MM_RW: MapMode = MapMode::ReadWrite;
 pub enum ZsError {
     /// The handle is 0, unknown, stale, freed (double free) or mapped.
     Handle(HandleError),
-    /// `zs_unmap_object` without a matching `zs_map_object`.
+    /// `zs_unmap_object` or `zs_obj_read_end` without the matching start.
     NotMapped,
-    /// `zs_map_object` while a window is already open on this pool.
+    /// A map or read started while a window is already open on this pool.
     AlreadyMapped,
+    /// `zs_obj_write` of more bytes than the object holds.
+    TooLong {
+        /// The object's size.
+        object: usize,
+        /// The bytes given.
+        given: usize,
+    },
 }
 
 impl From<HandleError> for ZsError {
@@ -59,15 +80,30 @@ impl fmt::Display for ZsError {
             ZsError::Handle(error) => write!(formatter, "{error}"),
             ZsError::NotMapped => formatter.write_str("handle is not mapped"),
             ZsError::AlreadyMapped => formatter.write_str("another object is mapped"),
+            ZsError::TooLong { object, given } => {
+                write!(
+                    formatter,
+                    "{given} bytes do not fit in an object of {object}"
+                )
+            }
         }
     }
 }
 
-/// A pool plus the state of its one map window.
+/// The one window a facade pool may have open.
+enum OpenWindow<B: Backend> {
+    /// `zs_map_object`: a classic window (its bounce buffer is the pool's).
+    Map(Window<B>),
+    /// `zs_obj_read_begin`: an in-place read, or `None` when the object was
+    /// copied into the caller's buffer and nothing is held.
+    Read(Option<Window<B>>),
+}
+
+/// A pool plus the state of its one window.
 pub struct ZsPool<B: Backend> {
     pool: Pool<B>,
     bounce: Box<[u8]>,
-    open: Option<(ZsHandle, Window<B>)>,
+    open: Option<(ZsHandle, OpenWindow<B>)>,
 }
 
 impl<B: Backend> ZsPool<B> {
@@ -75,38 +111,57 @@ impl<B: Backend> ZsPool<B> {
     pub fn pool(&self) -> &Pool<B> {
         &self.pool
     }
+
+    fn new(pool: Pool<B>) -> Self {
+        ZsPool {
+            pool,
+            bounce: new_bounce_buffer(),
+            open: None,
+        }
+    }
+
+    /// Close whatever window is open.
+    fn close(&mut self, window: OpenWindow<B>) {
+        match window {
+            OpenWindow::Map(window) | OpenWindow::Read(Some(window)) => {
+                self.pool.close_window(window, &self.bounce)
+            }
+            OpenWindow::Read(None) => {}
+        }
+    }
+}
+
+impl<B: Backend> From<Pool<B>> for ZsPool<B> {
+    /// The facade over any pool, e.g. one with a layout of your own.
+    fn from(pool: Pool<B>) -> Self {
+        ZsPool::new(pool)
+    }
 }
 
 impl<B: Backend> Drop for ZsPool<B> {
     fn drop(&mut self) {
         if let Some((_, window)) = self.open.take() {
-            self.pool.close_window(window, &self.bounce);
+            self.close(window);
         }
     }
 }
 
-/// Create a pool with Linux's default geometry. `backend` stands in for the
-/// GFP flags: it says where pages come from.
+/// Create a pool with the default configuration (the packed layout, as
+/// `Pool::new`). `backend` stands in for the GFP flags: it says where pages
+/// come from.
 pub fn zs_create_pool<B: Backend>(name: &str, backend: B) -> ZsPool<B> {
-    ZsPool {
-        pool: Pool::new(name, backend),
-        bounce: new_bounce_buffer(),
-        open: None,
-    }
+    ZsPool::new(Pool::new(name, backend))
 }
 
-/// Create a pool with the given geometry (e.g. `Config::efficient()`).
-/// Not in Linux, where the geometry is fixed at build time.
+/// Create a pool with the given layout and geometry (e.g.
+/// `Config::linux(8)`, Linux's). Not in Linux, where the geometry is fixed
+/// at build time.
 pub fn zs_create_pool_with_config<B: Backend>(
     name: &str,
     backend: B,
     config: crate::Config,
 ) -> Result<ZsPool<B>, crate::ConfigError> {
-    Ok(ZsPool {
-        pool: Pool::with_config(name, backend, config)?,
-        bounce: new_bounce_buffer(),
-        open: None,
-    })
+    Ok(ZsPool::new(Pool::with_config(name, backend, config)?))
 }
 
 /// Allocate `size` bytes; returns 0 on failure (size 0, too large, no page).
@@ -119,8 +174,9 @@ pub fn zs_free<B: Backend>(pool: &ZsPool<B>, handle: ZsHandle) -> Result<(), ZsE
     Ok(pool.pool.free_raw(handle)?)
 }
 
-/// Open the pool's window on an object; the bytes stay valid until
-/// `zs_unmap_object`. Errors: bad handle, a window already open.
+/// Open the pool's window on an object (classic generation); the bytes
+/// stay valid until `zs_unmap_object`. Errors: bad handle, a window
+/// already open.
 pub fn zs_map_object<B: Backend>(
     pool: &mut ZsPool<B>,
     handle: ZsHandle,
@@ -131,18 +187,18 @@ pub fn zs_map_object<B: Backend>(
     }
     let window = pool.pool.open_window(handle, mode, &mut pool.bounce)?;
     let pointer = window.pointer(&mut pool.bounce);
-    let length = window.length;
-    pool.open = Some((handle, window));
+    let length = window.len();
+    pool.open = Some((handle, OpenWindow::Map(window)));
     // SAFETY: the window's bytes stay mapped (or in our bounce buffer) until
     // `zs_unmap_object`, which needs `&mut pool` and so ends this borrow
     // first; the object is marked MAPPED, giving exclusive access.
     Ok(unsafe { core::slice::from_raw_parts_mut(pointer.as_ptr(), length) })
 }
 
-/// Close the window opened on `handle`.
+/// Close the window `zs_map_object` opened on `handle`.
 pub fn zs_unmap_object<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Result<(), ZsError> {
     match pool.open.take() {
-        Some((open_handle, window)) if open_handle == handle => {
+        Some((open_handle, OpenWindow::Map(window))) if open_handle == handle => {
             pool.pool.close_window(window, &pool.bounce);
             Ok(())
         }
@@ -151,6 +207,70 @@ pub fn zs_unmap_object<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Re
             Err(ZsError::NotMapped)
         }
     }
+}
+
+/// Start reading an object (current generation): its bytes in place, or
+/// copied into `local_copy`; valid until `zs_obj_read_end`. Errors: bad
+/// handle, a window already open.
+pub fn zs_obj_read_begin<'a, B: Backend>(
+    pool: &'a mut ZsPool<B>,
+    handle: ZsHandle,
+    local_copy: &'a mut [u8; PAGE_SIZE],
+) -> Result<&'a [u8], ZsError> {
+    if pool.open.is_some() {
+        return Err(ZsError::AlreadyMapped);
+    }
+    let window = pool
+        .pool
+        .open_window(handle, MapMode::ReadOnly, &mut local_copy[..])?;
+    let length = window.len();
+    if !window.is_in_place() {
+        // Copied: nothing needs to stay pinned, mapped or atomic.
+        pool.pool.close_window(window, &local_copy[..]);
+        pool.open = Some((handle, OpenWindow::Read(None)));
+        let local_copy: &'a [u8; PAGE_SIZE] = local_copy;
+        return Ok(&local_copy[..length]);
+    }
+    let pointer = window.pointer(&mut []);
+    pool.open = Some((handle, OpenWindow::Read(Some(window))));
+    // SAFETY: the object's page (or pair) stays mapped until
+    // `zs_obj_read_end`, which needs `&mut pool` and so ends this borrow
+    // first; the MAPPED mark excludes writers.
+    Ok(unsafe { core::slice::from_raw_parts(pointer.as_ptr(), length) })
+}
+
+/// End the read `zs_obj_read_begin` started on `handle`.
+pub fn zs_obj_read_end<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Result<(), ZsError> {
+    match pool.open.take() {
+        Some((open_handle, window @ OpenWindow::Read(_))) if open_handle == handle => {
+            pool.close(window);
+            Ok(())
+        }
+        other => {
+            pool.open = other;
+            Err(ZsError::NotMapped)
+        }
+    }
+}
+
+/// Copy `data` into the start of an object (current generation), straight
+/// into its pages. Errors: bad handle, object mapped, `data` longer than
+/// the object.
+pub fn zs_obj_write<B: Backend>(
+    pool: &ZsPool<B>,
+    handle: ZsHandle,
+    data: &[u8],
+) -> Result<(), ZsError> {
+    let object = pool.pool.core().entries().checked_length(handle)?;
+    if data.len() > object {
+        return Err(ZsError::TooLong {
+            object,
+            given: data.len(),
+        });
+    }
+    pool.pool
+        .copy_object(handle, crate::pages::PayloadBuffer::From(data))?;
+    Ok(())
 }
 
 /// Destroy the pool: every page goes back to the backend.

@@ -10,11 +10,11 @@
 //! ## Using it (mirrors `Documentation/mm/zsmalloc.rst`)
 //!
 //! ```
-//! use zsmalloc::{Pool, ReadWrite, ReadOnly};
+//! use zsmalloc::{Config, Pool, ReadWrite, ReadOnly};
 //! use zsmalloc::testing::HighmemBackend;
 //!
-//! // zs_create_pool
-//! let pool = Pool::new("zram0", HighmemBackend::new());
+//! // zs_create_pool, with Linux's layout (Pool::new gives the packed layout)
+//! let pool = Pool::with_config("zram0", HighmemBackend::new(), Config::linux(8)).unwrap();
 //! // zs_malloc
 //! let handle = pool.malloc(256).expect("a page is available");
 //! {
@@ -27,6 +27,10 @@
 //! let mut mapper = pool.mapper();
 //! assert!(mapper.map(&handle, ReadOnly).unwrap().iter().all(|&b| b == 0xAB));
 //! drop(mapper);
+//! // zs_obj_write and zs_obj_read_begin/end, Linux 6.15's access API
+//! pool.write(&handle, &[0xCD; 256]).unwrap();
+//! let mut local_copy = [0; zsmalloc::PAGE_SIZE];
+//! assert!(pool.read_begin(&handle, &mut local_copy).unwrap().iter().all(|&b| b == 0xCD));
 //! // zs_free
 //! pool.free(handle);
 //! assert_eq!(pool.total_pages(), 0);
@@ -36,7 +40,24 @@
 //!
 //! The same program with Linux's names is in [`facade`].
 //!
-//! ## 1. Size classes ([`size_class`], [`config`])
+//! ## The module map
+//!
+//! ```text
+//!   Pool (pool)  malloc, free, read, write, compact, stats, check
+//!   │ handles ........... handle (the raw handle), handle_table (its entries)
+//!   │ access ............ mapping (zs_map_object) and read (zs_obj_read_begin),
+//!   │                     both through window (pin, map in place or bounce)
+//!   │ facade ............ the same with Linux's names
+//!   ├─► Layout (layout): where each object's bytes go; config picks one
+//!   │     ├─ linux/  Linux's: size classes, zspages, fullness groups, compaction
+//!   │     └─ packed/ ours: one shared open zspage, holes reused by size class
+//!   │     shared: pages (page arithmetic, copies), fullness (10% groups)
+//!   ├─► check, stats
+//!   └─► Backend (backend): pages, mappings, atomic sections; sync: the locks
+//!   testing/ (feature `testing`): host backends that check the Backend contract
+//! ```
+//!
+//! ## 1. Size classes ([`linux::size_class`], [`config`])
 //!
 //! A request of `n` bytes gets an 8-byte handle header and is rounded up to
 //! the next *size class*: 32, 48, 64, ... 4096 bytes (16 bytes apart, 255
@@ -44,7 +65,7 @@
 //! *zspage* so that the fewest bytes are wasted at its end, and neighbouring
 //! classes with identical zspages are merged.
 //!
-//! ## 2. Zspages and objects ([`zspage`])
+//! ## 2. Zspages and objects ([`linux::zspage`], [`linux::object`], [`pages`])
 //!
 //! Objects are laid end to end over the pages of a zspage, so one may span a
 //! page boundary. Class 208 uses 3 pages for 59 objects:
@@ -57,35 +78,40 @@
 //!                        \_____________/                                16 B wasted
 //!                 object 19 spans pages 0 and 1 (and object 39 pages 1 and 2)
 //!
-//!   allocated object: [ handle slot (8 B) | payload ]
-//!   free object:      [ next free (8 B)   | ...     ]   free list inside the objects
+//!   allocated object: [ handle entry (8 B) | payload ]
+//!   free object:      [ next free (8 B)    | ...     ]   free list inside the objects
 //! ```
 //!
-//! ## 3. Handles ([`handle`])
+//! ## 3. Handles ([`handle`], [`handle_table`])
 //!
-//! `malloc` returns a [`Handle`], not a pointer. It names a slot of the
-//! handle table, and the slot says where the object is now:
+//! `malloc` returns a [`Handle`], not a pointer. It names an entry of the
+//! handle table, and the entry says where the object is now:
 //!
 //! ```text
-//!   Handle (generation | slot) ──> slot: (class, zspage, object) ──> bytes in a zspage
-//!                                        ^ rewritten when compaction moves the object
+//!   Handle (generation | entry) ──> entry: (class, zspage, object) ──> bytes in a zspage
+//!                                          ^ rewritten when compaction moves the object
 //! ```
 //!
-//! A freed slot's generation changes, so a stale raw handle is refused.
+//! A freed entry's generation changes, so a stale raw handle is refused.
 //!
-//! ## 4. Mapping ([`mapping`])
+//! ## 4. Access: map windows and reads ([`mapping`], [`read`], [`window`])
 //!
-//! To touch the bytes, open a short window with a [`Mapper`]: a payload
-//! inside one page is mapped in place; one that spans two pages is copied
-//! into the mapper's bounce buffer (not copied in for [`WriteOnly`], not
-//! copied back for [`ReadOnly`]). The platform is atomic while a window is
-//! open. No lock is held: the window *pins* its zspage instead, so the same
-//! thread may still `malloc` and `free`. A mapped object cannot be freed.
-//! A backend that can map two pages at adjacent addresses
-//! ([`Backend::map_page_pair`]; the kernel uses two consecutive kmap slots)
-//! lets a spanning object be mapped in place too, with no copies.
+//! To touch the bytes, open a short window with a [`Mapper`]
+//! (`zs_map_object`): an object inside one page is mapped in place; one
+//! that spans two pages is mapped in place too when the backend can map the
+//! two pages at adjacent addresses ([`Backend::map_page_pair`]; the kernel
+//! uses two consecutive kmap slots), else copied into the mapper's bounce
+//! buffer (not copied in for [`WriteOnly`], not copied back for
+//! [`ReadOnly`]). The platform is atomic while a window is open. No lock is
+//! held: the window *pins* its object instead, so the same thread may still
+//! `malloc` and `free`. A mapped object cannot be freed.
 //!
-//! ## 5. Fullness groups and compaction ([`zspage`], [`compact`])
+//! Linux 6.15 replaced that pair with `zs_obj_read_begin`/`_end` and
+//! `zs_obj_write`: [`Pool::read_begin`] reads in place or from the caller's
+//! copy, holding nothing in the second case, and [`Pool::write`] copies
+//! straight into the object. [`read`] explains why Linux changed.
+//!
+//! ## 5. Fullness groups and compaction ([`fullness`], [`linux::compact`])
 //!
 //! ```text
 //!  group:   empty   <10%   <20%  ...  <100%   full
@@ -99,23 +125,32 @@
 //! objects from the sparsest zspages into the fullest and frees the emptied
 //! ones; [`Pool::pages_compactable`] says how many pages that would free.
 //!
-//! ## 6. Statistics and checking ([`stats`], [`check`])
+//! ## 6. Layouts ([`layout`], [`linux`], [`packed`])
 //!
-//! [`Pool::stats`] returns [`PoolStats`], printed like Linux's debugfs
-//! `classes` file; [`Pool::check`] verifies every internal invariant.
+//! Everything above is Linux's layout, kept exactly in [`linux`]
+//! ([`Config::linux`]). The pool itself knows no layout: it validates
+//! handles, opens windows and keeps statistics, and calls a [`Layout`] for
+//! everything about where bytes go. You can write your own and plug it in
+//! with [`Pool::with_layout`]; [`layout`] says how.
 //!
-//! ## 7. Our efficient layout ([`packed`], [`Config::efficient`])
+//! ## 7. Statistics and checking ([`stats`], [`check`])
 //!
-//! Everything above is Linux's layout, kept exactly ([`Config::linux`]).
-//! Its cost is the partly filled *last zspage of every size class*: a zram
-//! store touches ~150 classes, and each has a tail. On the project's corpus
-//! (4,161 LZ4-compressed pages, 5,246,187 bytes, ideal 1,281 pages) Linux
-//! uses 1,442 pages with chain 4 (efficiency 0.888) and 1,639 with chain 8
-//! (0.781). Our efficient layout ([`Layout::Packed`]) changes two things:
+//! [`Pool::stats`] returns [`PoolStats`], printed with the layout's table
+//! (Linux's: like its debugfs `classes` file); [`Pool::check`] verifies
+//! every internal invariant; [`Pool::walk`] shows every zspage and object.
+//!
+//! ## 8. Our packed layout ([`packed`], [`Config::packed`])
+//!
+//! Linux's layout's cost is the partly filled *last zspage of every size
+//! class*: a zram store touches ~150 classes, and each has a tail. On the
+//! project's corpus (4,161 LZ4-compressed pages, 5,246,187 bytes, ideal
+//! 1,281 pages) Linux uses 1,442 pages with chain 4 (efficiency 0.888) and
+//! 1,639 with chain 8 (0.781). The packed layout, the default of
+//! [`Pool::new`] and of the demo, changes two things:
 //!
 //! * **one shared tail instead of one per class**: objects of every size
-//!   are appended end to end (rounded to 16 bytes, no header: the reverse
-//!   map is kept in metadata) to one *open* zspage of up to 16 pages, whose
+//!   are appended end to end (rounded to 16 bytes, no header: the owners
+//!   are kept in metadata) to one *open* zspage of up to 16 pages, whose
 //!   pages are allocated one at a time as it fills;
 //! * **size classes become free lists of holes**: a freed object leaves a
 //!   hole on the list of its class; `malloc` reuses the smallest hole of its
@@ -135,17 +170,17 @@
 //! many other pages 1,314 (0.978), and 1,304 (0.985) after compaction, where
 //! Linux chain 4 gives 0.888 / 0.882 / 0.892. Handles, compaction, HIGHMEM,
 //! map windows and single-page allocations are unchanged; the price is one
-//! lock for the whole packed state instead of one per class (see
-//! [`packed`]), and no object is "huge" (`huge_class_size()` is
-//! `PAGE_SIZE`).
+//! lock for the whole layout instead of one per class, and no object is
+//! "huge" (`huge_class_size()` is `PAGE_SIZE`).
 //!
 //! ## Concurrency
 //!
-//! `Pool` is `Sync`. Each size class has its own spin lock (the packed
-//! layout: one lock for its whole state), the handle table
-//! is read without locks, and every lock is taken inside an atomic section
-//! (interrupts off in the kernel), at most one at a time; so one CPU cannot
-//! deadlock on itself, even inside a map window.
+//! `Pool` is `Sync`. Each layout has its own spin locks (Linux's: one per
+//! size class; packed: one), the handle table is read without locks, and
+//! every lock is taken inside an atomic section (interrupts off in the
+//! kernel; [`sync`]), at most one at a time; so one CPU cannot deadlock on
+//! itself, even inside a map window. Atomic sections nest and may end in
+//! any order: the platform restores interrupts only when the last one ends.
 //!
 //! ## API shape notes
 //!
@@ -154,25 +189,28 @@
 //!   [`MapMode`] is the run-time form used by the facade.
 //! * One window per mapper (borrowing); in the whole program only one window
 //!   at a time holds an in-place backend mapping, others use their bounce
-//!   buffer, so that mappings stay LIFO whatever order windows are dropped in. Windows
-//!   should still be dropped in LIFO order, because each restores the atomic
-//!   state saved when it opened.
-//! * Feature `testing` (std; empty on bare-metal targets) provides host backends: `testing::HeapBackend`,
-//!   `testing::HighmemBackend`, `testing::FaultyBackend`.
+//!   buffer, so that mappings stay LIFO whatever order windows are closed in.
+//!   Windows and reads are not `Send`: they belong to the CPU that opened
+//!   them.
+//! * Feature `testing` (std; empty on bare-metal targets) provides host
+//!   backends: `testing::HeapBackend`, `testing::HighmemBackend`,
+//!   `testing::FaultyBackend`.
 //! * Raw handles (`u64`) are accepted by [`Pool::free_raw`] and the facade;
 //!   [`Handle::from_raw`] re-wraps one. Every raw use is validated.
 //!
 //! ## Testing
 //!
 //! * `cargo test -p zsmalloc`: geometry against Linux's rules, every size
-//!   1..=4096 through map windows, model-based property tests (also with
-//!   failing page allocation), threads, bad input through the facade; all
-//!   but the geometry also for `Config::efficient()`, plus the packed
-//!   layout's page bound before and after compaction (`tests/packed.rs`).
+//!   1..=4096 through map windows and reads (with and without page pairs),
+//!   model-based property tests (also with failing page allocation),
+//!   threads, bad input through both generations of the facade, the
+//!   testing backends' own checks, a layout written outside the crate
+//!   (`tests/custom_layout.rs`); all but the geometry for both layouts,
+//!   plus the packed layout's page bound before and after compaction
+//!   (`tests/packed.rs`).
 //! * `cargo miri test -p zsmalloc`: the same, with smaller counts under Miri.
 //! * `cargo bench -p zsmalloc`: ns/op against `linked_list_allocator`.
 #![no_std]
-#![warn(missing_docs)]
 
 extern crate alloc;
 // The test support needs std, which a bare-metal target does not have. Cargo
@@ -184,24 +222,34 @@ extern crate std;
 
 pub mod backend;
 pub mod check;
-pub mod compact;
 pub mod config;
 pub mod facade;
+pub mod fullness;
 pub mod handle;
+pub mod handle_table;
+pub mod layout;
+pub mod linux;
 pub mod mapping;
 pub mod packed;
+pub mod pages;
 pub mod pool;
-pub mod size_class;
+pub mod read;
 pub mod stats;
+pub mod sync;
 #[cfg(all(any(test, feature = "testing"), not(target_os = "none")))]
 pub mod testing;
-pub mod zspage;
+pub mod window;
 
 pub use backend::{Backend, OutOfPages, PAGE_SIZE};
 pub use check::InvariantError;
-pub use config::{Config, ConfigError, HandlePlacement, Layout};
+pub use config::{Config, ConfigError};
 pub use handle::{Handle, HandleError};
-pub use mapping::{Access, MapMode, Mapper, Mapping, ReadOnly, ReadWrite, Writable, WriteOnly};
+pub use handle_table::Entry;
+pub use layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
+pub use linux::{ClassStats, HandlePlacement, LinuxConfig};
+pub use mapping::{Access, Mapper, Mapping, ReadOnly, ReadWrite, Writable, WriteOnly};
+pub use packed::{PackedConfig, PackedStats};
 pub use pool::{AllocError, Pool};
-pub use size_class::{ClassGeometry, SizeClassTable};
-pub use stats::{ClassStats, PackedStats, PoolStats};
+pub use read::ObjectRead;
+pub use stats::{LayoutDetail, LayoutStats, PoolStats};
+pub use window::MapMode;

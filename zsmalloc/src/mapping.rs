@@ -1,62 +1,32 @@
-//! Map windows: short-lived access to an object's bytes.
+//! Map windows, the classic generation of the API (Linux's `zs_map_object`
+//! and `zs_unmap_object`, up to Linux 6.14).
 //!
 //! ```text
-//!   payload inside one page:             payload spanning two pages:
-//!   +---------- page 1 ----------+       +--- page 1 ---+ +--- page 2 ---+
-//!   |      [##### payload ####]  |       |        [#####| |####]        |
-//!   +----------------------------+       +--------------+ +--------------+
-//!             ^ mapped in place                   \  copy in   /  (not for WO)
-//!             (map_page of page 1)                 v          v
-//!                                          bounce [##########]  <- the window
-//!                                                   copy back on drop (not for RO)
+//!   let mut mapper = pool.mapper();                  owns a page-sized bounce buffer
+//!   let mut window = mapper.map(&handle, ReadWrite)?; zs_map_object(pool, h, ZS_MM_RW)
+//!   window[0] = 1;                                   &mut [u8] of exactly the object
+//!   drop(window);                                    zs_unmap_object(pool, h)
 //! ```
 //!
-//! Opening a window (Linux's `zs_map_object`):
-//! 1. the handle's slot is marked MAPPED (exclusive: a second window on the
-//!    same object, or freeing it, is refused);
-//! 2. the platform enters an atomic section for the whole window;
-//! 3. under the class lock (the packed lock for [`crate::packed`]), briefly, the object's zspage is *pinned* so that
-//!    compaction will not move its objects, and its pages are looked up;
-//! 4. the bytes are mapped in place, or copied into the mapper's bounce
-//!    buffer.
+//! The window is atomic from open to close (interrupts off in the kernel),
+//! whatever its mode, and an object spanning two pages that the backend
+//! cannot map as a pair goes through the bounce buffer: copied in (unless
+//! [`WriteOnly`]) and copied back (unless [`ReadOnly`]). How it works:
+//! [`crate::window`]. The newer generation ([`crate::read`]) avoids both
+//! costs where it can.
 //!
-//! No lock is held while the window is open, so its owner may still call
-//! `malloc`, `free` or `compact` on the same pool. Closing (dropping the
-//! [`Mapping`]) undoes the steps in reverse order.
-//!
-//! The backend requires LIFO mappings. Rust cannot force two windows of two
-//! mappers (or two pools) to be dropped in LIFO order, so only one window in
-//! the whole program holds an in-place backend mapping at a time; any window
-//! opened while it is open uses its bounce buffer instead (it holds no
-//! mapping at all). The price: concurrent windows on other CPUs copy. A
-//! per-CPU flag would need the backend to name the current CPU.
-//!
-//! Each [`Mapper`] owns one page-sized bounce buffer: Linux has one per CPU,
-//! here each thread or user makes its own mapper (`Pool::mapper`).
+//! The mode is a type, so only writable windows are `DerefMut`; [`MapMode`]
+//! is the run-time form the facade uses. Each [`Mapper`] owns one bounce
+//! buffer (Linux has one per CPU): each thread or user makes its own.
 
 use alloc::boxed::Box;
-use alloc::vec;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::ptr::NonNull;
-use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::backend::{AtomicSection, Backend, PAGE_SIZE};
-use crate::handle::{Handle, HandleError, Location};
+use crate::backend::Backend;
+use crate::handle::{Handle, HandleError};
 use crate::pool::Pool;
-use crate::zspage::{copy_payload, PagePosition, PayloadBuffer};
-
-/// How a window will be used (Linux's `ZS_MM_RO`, `ZS_MM_WO`, `ZS_MM_RW`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapMode {
-    /// Read only: a bounce buffer is not copied back.
-    ReadOnly,
-    /// Write only: a bounce buffer is not filled first, so its initial bytes
-    /// are unspecified; write every byte.
-    WriteOnly,
-    /// Read and write.
-    ReadWrite,
-}
+use crate::window::{new_bounce_buffer, MapMode, Window};
 
 mod sealed {
     pub trait Sealed {}
@@ -96,61 +66,6 @@ impl Access for ReadWrite {
 impl Writable for WriteOnly {}
 impl Writable for ReadWrite {}
 
-/// Where the bytes of an open window are.
-pub(crate) enum WindowBytes<P> {
-    /// Mapped in place: `address` is the backend mapping of `page` (and, for
-    /// an object spanning two pages, of `second` right after it).
-    InPlace {
-        page: P,
-        second: Option<P>,
-        address: NonNull<u8>,
-        offset: usize,
-    },
-    /// In the bounce buffer; these are the object's pages.
-    Bounce {
-        first: PagePosition<P>,
-        second: Option<P>,
-    },
-}
-
-/// The state of an open window, independent of who holds the bounce buffer
-/// (the safe [`Mapping`] or the C-flavoured facade).
-pub(crate) struct Window<B: Backend> {
-    pub slot: u32,
-    pub location: Location,
-    pub length: usize,
-    pub mode: MapMode,
-    pub bytes: WindowBytes<B::Page>,
-    atomic: B::AtomicState,
-}
-
-impl<B: Backend> Window<B> {
-    /// Start of the window's bytes, given the bounce buffer.
-    pub(crate) fn pointer(&self, bounce: &mut [u8]) -> NonNull<u8> {
-        match &self.bytes {
-            WindowBytes::InPlace {
-                address, offset, ..
-            } => {
-                // SAFETY: `offset + length <= PAGE_SIZE` was checked when the
-                // window was opened, and the page is mapped for PAGE_SIZE bytes.
-                unsafe { address.add(*offset) }
-            }
-            WindowBytes::Bounce { .. } => NonNull::from(bounce).cast(),
-        }
-    }
-}
-
-/// True while some window, of any pool, holds an in-place backend mapping.
-/// Any other window then uses its bounce buffer and holds no mapping, so
-/// backend mappings stay LIFO whatever order windows are closed in, even
-/// when several pools share one backend (one kmap stack).
-static IN_PLACE_WINDOW_OPEN: AtomicBool = AtomicBool::new(false);
-
-/// A new bounce buffer.
-pub(crate) fn new_bounce_buffer() -> Box<[u8]> {
-    vec![0u8; PAGE_SIZE].into_boxed_slice()
-}
-
 impl<B: Backend> Pool<B> {
     /// A mapper for this pool: it owns a bounce buffer and opens windows.
     pub fn mapper(&self) -> Mapper<'_, B> {
@@ -158,138 +73,6 @@ impl<B: Backend> Pool<B> {
             pool: self,
             bounce: new_bounce_buffer(),
         }
-    }
-
-    /// Open a window on the object named by `raw` (see the module docs).
-    pub(crate) fn open_window(
-        &self,
-        raw: u64,
-        mode: MapMode,
-        bounce: &mut [u8],
-    ) -> Result<Window<B>, HandleError> {
-        let claimed = self.handles.claim_for_mapping(raw)?;
-        let atomic = self.backend.enter_atomic();
-        let (location, first, second) = if self.packed.is_some() {
-            let section = AtomicSection::enter(&self.backend);
-            let mut state = self.lock_packed(&section);
-            let location = self.handles.location(claimed.index);
-            state.zspages[location.zspage as usize].pins += 1;
-            let offset = location.object as usize * state.spacing;
-            let (first, second) = state.payload_pages(location.zspage, offset, claimed.length);
-            (location, first, second)
-        } else {
-            let section = AtomicSection::enter(&self.backend);
-            let class = self.handles.location(claimed.index).class as usize;
-            let mut state = self.lock_class(&section, class);
-            let location = self.handles.location(claimed.index);
-            state.zspages[location.zspage as usize].pins += 1;
-            let (first, second) =
-                state.payload_pages(location.zspage, location.object, claimed.length);
-            (location, first, second)
-        };
-        let in_place = IN_PLACE_WINDOW_OPEN
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok();
-        let mapped = if in_place {
-            self.map_in_place(first, second, claimed.length)
-        } else {
-            None
-        };
-        let bytes = match mapped {
-            Some(bytes) => bytes,
-            None => {
-                if in_place {
-                    IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
-                }
-                if mode != MapMode::WriteOnly {
-                    let destination = PayloadBuffer::Into(&mut bounce[..claimed.length]);
-                    copy_payload(&self.backend, first, second, destination);
-                }
-                WindowBytes::Bounce { first, second }
-            }
-        };
-        Ok(Window {
-            slot: claimed.index,
-            location,
-            length: claimed.length,
-            mode,
-            bytes,
-            atomic,
-        })
-    }
-
-    /// Map an object's page for an in-place window, or both of its pages at
-    /// adjacent addresses when it spans two and the backend can; `None` when
-    /// it must go through the bounce buffer. The caller holds
-    /// `IN_PLACE_WINDOW_OPEN`.
-    fn map_in_place(
-        &self,
-        first: PagePosition<B::Page>,
-        second: Option<B::Page>,
-        length: usize,
-    ) -> Option<WindowBytes<B::Page>> {
-        // SAFETY: the zspage is pinned and the object is MAPPED, so its pages
-        // stay allocated until `close_window`, which unmaps them; no other
-        // window holds a mapping (IN_PLACE_WINDOW_OPEN), and the pool's own
-        // transient mappings nest inside this one.
-        let address = unsafe {
-            match second {
-                None => {
-                    debug_assert!(first.offset + length <= PAGE_SIZE);
-                    self.backend.map_page(first.page)
-                }
-                Some(second_page) => {
-                    debug_assert!(first.offset + length <= 2 * PAGE_SIZE);
-                    self.backend.map_page_pair(first.page, second_page)?
-                }
-            }
-        };
-        Some(WindowBytes::InPlace {
-            page: first.page,
-            second,
-            address,
-            offset: first.offset,
-        })
-    }
-
-    /// Close a window opened by `open_window`, in reverse order.
-    pub(crate) fn close_window(&self, window: Window<B>, bounce: &[u8]) {
-        match window.bytes {
-            WindowBytes::InPlace {
-                page,
-                second,
-                address,
-                ..
-            } => {
-                // SAFETY: `address` is the mapping made by `map_in_place`, and
-                // every mapping made since has been undone (transient ones are
-                // scoped; other windows hold none while this one is in place).
-                unsafe {
-                    match second {
-                        None => self.backend.unmap_page(page, address),
-                        Some(second) => self.backend.unmap_page_pair(page, second, address),
-                    }
-                }
-                IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
-            }
-            WindowBytes::Bounce { first, second } => {
-                if window.mode != MapMode::ReadOnly {
-                    let source = PayloadBuffer::From(&bounce[..window.length]);
-                    copy_payload(&self.backend, first, second, source);
-                }
-            }
-        }
-        if self.packed.is_some() {
-            let section = AtomicSection::enter(&self.backend);
-            let mut state = self.lock_packed(&section);
-            state.zspages[window.location.zspage as usize].pins -= 1;
-        } else {
-            let section = AtomicSection::enter(&self.backend);
-            let mut state = self.lock_class(&section, window.location.class as usize);
-            state.zspages[window.location.zspage as usize].pins -= 1;
-        }
-        self.handles.release_mapping(window.slot);
-        self.backend.leave_atomic(window.atomic);
     }
 }
 
@@ -319,6 +102,7 @@ impl<'p, B: Backend> Mapper<'p, B> {
             bounce: &mut self.bounce,
             window: Some(window),
             access: PhantomData,
+            cpu: PhantomData,
         })
     }
 
@@ -331,11 +115,27 @@ impl<'p, B: Backend> Mapper<'p, B> {
 /// An open map window. Derefs to the object's bytes (`DerefMut` for
 /// [`WriteOnly`] and [`ReadWrite`]); unmaps on drop. The platform is atomic
 /// until then, so keep it short.
+///
+/// A window belongs to the CPU that opened it (its atomic section, its
+/// kmap slots), so it cannot be sent to another thread:
+///
+/// ```compile_fail,E0277
+/// use zsmalloc::{Pool, ReadOnly, testing::HeapBackend};
+/// let pool = Pool::new("p", HeapBackend::new());
+/// let handle = pool.malloc(8).unwrap();
+/// let mut mapper = pool.mapper();
+/// let window = mapper.map(&handle, ReadOnly).unwrap();
+/// std::thread::scope(|scope| {
+///     scope.spawn(move || drop(window)); // error: `Mapping` is not `Send`
+/// });
+/// ```
 pub struct Mapping<'m, B: Backend, A: Access> {
     pool: &'m Pool<B>,
     bounce: &'m mut [u8],
     window: Option<Window<B>>,
     access: PhantomData<A>,
+    /// A raw pointer makes the type neither `Send` nor `Sync`.
+    cpu: PhantomData<*const ()>,
 }
 
 impl<B: Backend, A: Access> Mapping<'_, B, A> {
@@ -345,12 +145,12 @@ impl<B: Backend, A: Access> Mapping<'_, B, A> {
 
     /// Whether the bytes are mapped in place (else: bounce buffer).
     pub fn is_in_place(&self) -> bool {
-        matches!(self.window().bytes, WindowBytes::InPlace { .. })
+        self.window().is_in_place()
     }
 
-    fn raw_parts(&mut self) -> (NonNull<u8>, usize) {
-        let window = self.window.as_ref().expect("window open until drop");
-        (window.pointer(self.bounce), window.length)
+    /// Whether the object spans two pages.
+    pub fn spans_two_pages(&self) -> bool {
+        self.window().pages.spans_two_pages()
     }
 }
 
@@ -359,29 +159,26 @@ impl<B: Backend, A: Access> Deref for Mapping<'_, B, A> {
 
     fn deref(&self) -> &[u8] {
         let window = self.window();
-        match &window.bytes {
-            WindowBytes::InPlace {
-                address, offset, ..
-            } => {
-                // SAFETY: the page (or adjacent pair of pages) stays mapped
-                // until this Mapping drops; the range lies inside it (checked
-                // at open); the MAPPED mark gives
-                // this window exclusive access to these payload bytes, and the
-                // pool itself never writes an allocated object's payload while
-                // its zspage is pinned.
-                unsafe { core::slice::from_raw_parts(address.as_ptr().add(*offset), window.length) }
-            }
-            WindowBytes::Bounce { .. } => &self.bounce[..window.length],
+        if !window.is_in_place() {
+            return &self.bounce[..window.len()];
         }
+        // The bounce buffer is not read for an in-place window.
+        let pointer = window.pointer(&mut []);
+        // SAFETY: the page (or adjacent pair of pages) stays mapped until
+        // this Mapping drops and the object lies inside it; the MAPPED mark
+        // gives this window exclusive access to the object's bytes, and the
+        // layout does not write them while the object is pinned.
+        unsafe { core::slice::from_raw_parts(pointer.as_ptr(), window.len()) }
     }
 }
 
 impl<B: Backend, A: Writable> DerefMut for Mapping<'_, B, A> {
     fn deref_mut(&mut self) -> &mut [u8] {
-        let (pointer, length) = self.raw_parts();
+        let window = self.window.as_ref().expect("window open until drop");
+        let pointer = window.pointer(self.bounce);
         // SAFETY: as in `deref`; `&mut self` makes this the only live
-        // reference to the window's bytes (bounce buffer or mapped payload).
-        unsafe { core::slice::from_raw_parts_mut(pointer.as_ptr(), length) }
+        // reference to the window's bytes (bounce buffer or mapped object).
+        unsafe { core::slice::from_raw_parts_mut(pointer.as_ptr(), window.len()) }
     }
 }
 
@@ -398,7 +195,7 @@ impl<B: Backend, A: Access> core::fmt::Debug for Mapping<'_, B, A> {
         formatter
             .debug_struct("Mapping")
             .field("mode", &A::MODE)
-            .field("length", &self.window().length)
+            .field("length", &self.window().len())
             .field("in_place", &self.is_in_place())
             .finish()
     }

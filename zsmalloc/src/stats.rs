@@ -1,110 +1,47 @@
-//! Statistics, in the shape of Linux's debugfs `classes` file.
+//! Statistics: the pool's figures, and each layout's own table.
 //!
 //! ```text
-//!  class  size  10%  20% ... 99% 100%  obj_allocated  obj_used  pages_used  pages_per_zspage  freeable
-//!     12   224    1    0 ...   0    3             72        58           4                 1         1
+//!  pool "zram0": 1292 pages (5168 KiB), 4161 objects, 5246187 payload bytes, 0 pages compacted, ...
+//!  <the layout's table>   linux:  one row per size class, like Linux's debugfs `classes` file
+//!                         packed: zspages by fullness, live / hole / lost bytes, holes by size
 //! ```
-//!
-//! The percentage columns count zspages per fullness group; `freeable` is
-//! what compaction could give back (`zs_can_compact`).
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use core::sync::atomic::Ordering;
 
-use crate::backend::{AtomicSection, Backend};
-use crate::packed::PackedState;
+use crate::backend::Backend;
+use crate::linux::ClassStats;
+use crate::packed::PackedStats;
 use crate::pool::Pool;
-use crate::zspage::{ClassState, FULLNESS_GROUPS, FULL_GROUP};
 
-impl<P: Copy + Eq + fmt::Debug> PackedState<P> {
-    pub(crate) fn stats(&self) -> PackedStats {
-        let mut holes_by_class = Vec::new();
-        let mut hole_bytes = 0;
-        for (class, list) in self.holes.iter().enumerate() {
-            let valid = list.iter().filter(|hole| self.is_valid(hole));
-            let (count, bytes) = valid.fold((0, 0), |(count, bytes), hole| {
-                (count + 1, bytes + hole.length as usize)
-            });
-            if count > 0 {
-                holes_by_class.push((self.class_size(class), count, bytes));
-                hole_bytes += bytes;
-            }
-        }
-        let used: usize = self
-            .zspages
-            .iter()
-            .filter(|record| record.alive)
-            .map(|record| record.end)
-            .sum();
-        PackedStats {
-            zspages_by_fullness: self.zspages_by_fullness(),
-            zspages: self.live_zspages,
-            open_end: self
-                .zspages
-                .get(self.open as usize)
-                .map(|record| record.end),
-            holes_by_class,
-            live_bytes: self.live_bytes,
-            hole_bytes,
-            lost_bytes: used - self.live_bytes - hole_bytes,
-            pages: self.pages,
-            freeable: self.compactable_pages(),
-        }
-    }
-}
-
-/// One row of the class table.
+/// What a layout reports ([`crate::Layout::stats`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClassStats {
-    /// Logical class index (as Linux prints it).
-    pub index: usize,
-    /// Object slot size in bytes.
-    pub size: usize,
-    /// Object slots per zspage.
-    pub objects_per_zspage: usize,
-    /// Pages per zspage.
-    pub pages_per_zspage: usize,
-    /// One object per page, owner kept outside.
-    pub huge: bool,
-    /// Zspages in each fullness group: empty, <10%, ..., <100%, full.
-    pub zspages_by_fullness: [usize; FULLNESS_GROUPS],
-    /// Object slots in all zspages of the class.
-    pub objects_allocated: usize,
-    /// Object slots in use.
+pub struct LayoutStats {
+    /// Objects allocated.
     pub objects_used: usize,
-    /// Sum of the payload sizes of the objects in use.
+    /// Sum of the payload sizes of all objects.
     pub payload_bytes: usize,
-    /// Pages held by the class.
-    pub pages_used: usize,
-    /// Pages compaction could free.
+    /// Pages compaction could free now (exact or an upper bound, as the
+    /// layout documents).
     pub freeable: usize,
+    /// Heap bytes of the layout's own bookkeeping (its records, lists and
+    /// the layout itself; the handle table is counted by the pool).
+    pub metadata_bytes: usize,
+    /// The layout's own table.
+    pub detail: LayoutDetail,
 }
 
-/// Statistics of the packed layout ([`crate::packed`]).
+/// A layout's own table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackedStats {
-    /// Zspages (the open one included) per fullness group of live bytes
-    /// over the bytes of their pages: empty, <10%, ..., <100%, full.
-    pub zspages_by_fullness: [usize; FULLNESS_GROUPS],
-    /// Live zspages.
-    pub zspages: usize,
-    /// Fill pointer of the open zspage, if there is one.
-    pub open_end: Option<usize>,
-    /// Valid holes per size class: (smallest hole size of the class, holes,
-    /// bytes), only classes that have holes.
-    pub holes_by_class: Vec<(usize, usize, usize)>,
-    /// Bytes occupied by live objects (rounded to the class spacing).
-    pub live_bytes: usize,
-    /// Bytes in holes.
-    pub hole_bytes: usize,
-    /// Bytes below the fill pointers that are neither live nor in a hole
-    /// (leftovers too small for an object): only compaction recovers them.
-    pub lost_bytes: usize,
-    /// Pages held.
-    pub pages: usize,
-    /// Upper bound on the pages compaction could free.
-    pub freeable: usize,
+pub enum LayoutDetail {
+    /// Linux's layout: one row per (merged) size class, in increasing size.
+    Linux(Vec<ClassStats>),
+    /// The packed layout's figures.
+    Packed(PackedStats),
+    /// Another layout: its table, already formatted.
+    Other(String),
 }
 
 /// A snapshot of a pool's statistics.
@@ -112,8 +49,8 @@ pub struct PackedStats {
 pub struct PoolStats {
     /// The pool's name.
     pub name: String,
-    /// One row per (merged) size class, in increasing size.
-    pub classes: Vec<ClassStats>,
+    /// The layout's name (`linux`, `packed`, ...).
+    pub layout: &'static str,
     /// Pages held by the pool.
     pub total_pages: usize,
     /// Pages freed by compaction since the pool was created.
@@ -122,89 +59,57 @@ pub struct PoolStats {
     pub objects_used: usize,
     /// Sum of the payload sizes of all objects.
     pub payload_bytes: usize,
-    /// Heap bytes of the allocator's own metadata (zspage records, handle
-    /// table, class array).
+    /// Heap bytes of the allocator's own metadata (handle table, the
+    /// layout's records and lists, the pool itself).
     pub metadata_bytes: usize,
     /// `zs_huge_class_size`.
     pub huge_class_size: usize,
-    /// The packed layout's statistics (`None` for Linux's layout, whose
-    /// statistics are the class rows).
-    pub packed: Option<PackedStats>,
+    /// Pages compaction could free now.
+    pub freeable: usize,
+    /// The layout's own table.
+    pub detail: LayoutDetail,
 }
 
-impl<P: Copy + Eq + fmt::Debug> ClassState<P> {
-    pub(crate) fn stats(&self) -> ClassStats {
-        let geometry = &self.geometry;
-        ClassStats {
-            index: geometry.index,
-            size: geometry.size,
-            objects_per_zspage: geometry.objects_per_zspage,
-            pages_per_zspage: geometry.pages_per_zspage,
-            huge: geometry.huge,
-            zspages_by_fullness: self.group_counts,
-            objects_allocated: self.objects_allocated(),
-            objects_used: self.objects_used,
-            payload_bytes: self.payload_bytes,
-            pages_used: self.live_zspages * geometry.pages_per_zspage,
-            freeable: self.compactable_pages(),
+impl PoolStats {
+    /// The class rows of Linux's layout (empty for other layouts).
+    pub fn classes(&self) -> &[ClassStats] {
+        match &self.detail {
+            LayoutDetail::Linux(rows) => rows,
+            _ => &[],
+        }
+    }
+
+    /// The packed layout's figures (`None` for other layouts).
+    pub fn packed(&self) -> Option<&PackedStats> {
+        match &self.detail {
+            LayoutDetail::Packed(packed) => Some(packed),
+            _ => None,
         }
     }
 }
 
 impl<B: Backend> Pool<B> {
-    /// A snapshot of the statistics (each class is read under its lock).
+    /// A snapshot of the statistics (read under the layout's locks).
     pub fn stats(&self) -> PoolStats {
-        let classes: Vec<ClassStats> = (0..self.classes.len())
-            .map(|class| {
-                let atomic = AtomicSection::enter(&self.backend);
-                self.lock_class(&atomic, class).stats()
-            })
-            .collect();
-        let (packed, packed_objects, packed_payload) = match &self.packed {
-            Some(_) => {
-                let atomic = AtomicSection::enter(&self.backend);
-                let state = self.lock_packed(&atomic);
-                (Some(state.stats()), state.objects, state.payload_bytes)
-            }
-            None => (None, 0, 0),
-        };
+        let layout = self.layout().stats(self.core());
         PoolStats {
             name: String::from(self.name()),
-            objects_used: packed_objects
-                + classes.iter().map(|row| row.objects_used).sum::<usize>(),
-            payload_bytes: packed_payload
-                + classes.iter().map(|row| row.payload_bytes).sum::<usize>(),
-            classes,
+            layout: self.layout().name(),
             total_pages: self.total_pages(),
-            pages_compacted: self
-                .pages_compacted
-                .load(core::sync::atomic::Ordering::Relaxed),
-            metadata_bytes: self.metadata_bytes(),
+            pages_compacted: self.pages_compacted.load(Ordering::Relaxed),
+            objects_used: layout.objects_used,
+            payload_bytes: layout.payload_bytes,
+            metadata_bytes: self.own_metadata_bytes() + layout.metadata_bytes,
             huge_class_size: self.huge_class_size(),
-            packed,
+            freeable: layout.freeable,
+            detail: layout.detail,
         }
     }
 }
 
-impl PoolStats {
-    /// Pages compaction could free now, summed over the classes.
-    pub fn freeable(&self) -> usize {
-        let packed = self.packed.as_ref().map_or(0, |packed| packed.freeable);
-        packed + self.classes.iter().map(|row| row.freeable).sum::<usize>()
-    }
-}
-
-fn group_label(group: usize) -> String {
-    match group {
-        FULL_GROUP => String::from("100%"),
-        10 => String::from("99%"),
-        _ => alloc::format!("{}%", group * 10),
-    }
-}
-
 impl fmt::Display for PoolStats {
-    /// The class table. Only classes holding pages are shown, unless the
-    /// alternate form (`{:#}`) is used.
+    /// The pool's line, then the layout's table. Linux's class table shows
+    /// only classes holding pages, unless the alternate form (`{:#}`) is used.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             formatter,
@@ -217,96 +122,10 @@ impl fmt::Display for PoolStats {
             self.pages_compacted,
             self.metadata_bytes
         )?;
-        if let Some(packed) = &self.packed {
-            return write_packed(formatter, packed);
+        match &self.detail {
+            LayoutDetail::Linux(rows) => crate::linux::write_class_table(formatter, rows),
+            LayoutDetail::Packed(packed) => write!(formatter, "{packed}"),
+            LayoutDetail::Other(table) => formatter.write_str(table),
         }
-        write!(formatter, "{:>5} {:>5}", "class", "size")?;
-        for group in 1..FULLNESS_GROUPS {
-            write!(formatter, " {:>4}", group_label(group))?;
-        }
-        writeln!(
-            formatter,
-            " {:>13} {:>8} {:>10} {:>16} {:>8}",
-            "obj_allocated", "obj_used", "pages_used", "pages_per_zspage", "freeable"
-        )?;
-        for row in &self.classes {
-            if row.pages_used == 0 && !formatter.alternate() {
-                continue;
-            }
-            write!(formatter, "{:>5} {:>5}", row.index, row.size)?;
-            for count in &row.zspages_by_fullness[1..] {
-                write!(formatter, " {:>4}", count)?;
-            }
-            writeln!(
-                formatter,
-                " {:>13} {:>8} {:>10} {:>16} {:>8}",
-                row.objects_allocated,
-                row.objects_used,
-                row.pages_used,
-                row.pages_per_zspage,
-                row.freeable
-            )?;
-        }
-        writeln!(
-            formatter,
-            "{:>5} {:>5} {:>59} {:>13} {:>8} {:>10} {:>16} {:>8}",
-            "total",
-            "",
-            "",
-            self.classes
-                .iter()
-                .map(|row| row.objects_allocated)
-                .sum::<usize>(),
-            self.objects_used,
-            self.total_pages,
-            "",
-            self.freeable()
-        )
     }
-}
-
-/// The packed layout's table:
-///
-/// ```text
-///  packed layout: 17 zspages, 250 pages, open zspage filled to 24576 of its bytes
-///  zspages by fullness:  10%  20% ...  99% 100%
-///                          0    1 ...   15    0
-///  live 1012345 B, holes 2345 B, lost 96 B, freeable <= 2 pages
-///  holes  size  count   bytes
-///           48      3     144
-/// ```
-fn write_packed(formatter: &mut fmt::Formatter<'_>, packed: &PackedStats) -> fmt::Result {
-    write!(
-        formatter,
-        "packed layout: {} zspages, {} pages",
-        packed.zspages, packed.pages
-    )?;
-    match packed.open_end {
-        Some(end) => writeln!(formatter, ", open zspage filled to byte {end}")?,
-        None => writeln!(formatter, ", no open zspage")?,
-    }
-    write!(formatter, "zspages by fullness:")?;
-    for group in 1..FULLNESS_GROUPS {
-        write!(formatter, " {:>4}", group_label(group))?;
-    }
-    writeln!(formatter)?;
-    write!(formatter, "{:20}", "")?;
-    for count in &packed.zspages_by_fullness[1..] {
-        write!(formatter, " {:>4}", count)?;
-    }
-    writeln!(formatter)?;
-    writeln!(
-        formatter,
-        "live {} B, holes {} B, lost {} B, freeable <= {} pages",
-        packed.live_bytes, packed.hole_bytes, packed.lost_bytes, packed.freeable
-    )?;
-    writeln!(
-        formatter,
-        "{:>5} {:>5} {:>6} {:>8}",
-        "holes", "size", "count", "bytes"
-    )?;
-    for (size, count, bytes) in &packed.holes_by_class {
-        writeln!(formatter, "{:>5} {:>5} {:>6} {:>8}", "", size, count, bytes)?;
-    }
-    Ok(())
 }

@@ -1,9 +1,15 @@
 //! Object contents through map windows, on the HIGHMEM simulation.
 
-use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend, HighmemPage};
 use zsmalloc::{
-    Config, HandleError, HandlePlacement, Pool, ReadOnly, ReadWrite, WriteOnly, PAGE_SIZE,
+    Backend, Config, HandleError, HandlePlacement, LinuxConfig, ObjectView, Pool, PoolVisitor,
+    ReadOnly, ReadWrite, WriteOnly, ZspageView, PAGE_SIZE,
 };
+
+/// A pool with Linux's default layout (chain 8).
+fn linux<B: Backend>(name: &str, backend: B) -> Pool<B> {
+    Pool::with_config(name, backend, Config::linux(8)).unwrap()
+}
 
 /// Sizes to try: all of 1..=4096 natively, a sample under Miri.
 fn sizes() -> Vec<usize> {
@@ -17,8 +23,22 @@ fn sizes() -> Vec<usize> {
     }
 }
 
+/// Every size through windows, on a HIGHMEM simulation that maps page
+/// pairs (spanning objects in place) and on one that does not (through the
+/// bounce buffer; under Miri only in `spanning_objects_bounce_without_pairs`).
 fn every_size_round_trips(config: Config) {
-    let backend = HighmemBackend::new();
+    every_size_round_trips_on(config, HighmemBackend::new());
+    if !cfg!(miri) {
+        every_size_round_trips_on(config, HighmemBackend::new().without_page_pairs());
+    }
+}
+
+#[test]
+fn spanning_objects_bounce_without_pairs() {
+    every_size_round_trips_on(Config::packed(), HighmemBackend::new().without_page_pairs());
+}
+
+fn every_size_round_trips_on(config: Config, backend: HighmemBackend) {
     let pool = Pool::with_config("contents", &backend, config).unwrap();
     let mut mapper = pool.mapper();
     let mut handles = Vec::new();
@@ -28,7 +48,7 @@ fn every_size_round_trips(config: Config) {
         {
             let mut window = mapper.map(&handle, WriteOnly).unwrap();
             assert_eq!(window.len(), size);
-            spanning += usize::from(!window.is_in_place());
+            spanning += usize::from(window.spans_two_pages());
             fill_pattern(size as u64, &mut window);
         }
         let window = mapper.map(&handle, ReadOnly).unwrap();
@@ -57,8 +77,8 @@ fn every_size_round_trips(config: Config) {
 }
 
 #[test]
-fn every_size_round_trips_efficient() {
-    every_size_round_trips(Config::efficient());
+fn every_size_round_trips_packed() {
+    every_size_round_trips(Config::packed());
 }
 
 #[test]
@@ -68,10 +88,10 @@ fn every_size_round_trips_linux_chain_8() {
 
 #[test]
 fn every_size_round_trips_chain_4_out_of_band() {
-    every_size_round_trips(Config {
+    every_size_round_trips(Config::Linux(LinuxConfig {
         handle_placement: HandlePlacement::OutOfBand,
-        ..Config::linux(4)
-    });
+        ..LinuxConfig::with_chain(4)
+    }));
 }
 
 #[test]
@@ -173,7 +193,7 @@ fn windows_closed_out_of_order_stay_memory_safe() {
 #[test]
 fn compaction_keeps_contents_and_handles() {
     let backend = HighmemBackend::new();
-    let pool = Pool::new("compact", &backend);
+    let pool = linux("compact", &backend);
     let count = if cfg!(miri) { 60 } else { 3000 };
     let mut handles: Vec<_> = (0..count)
         .map(|i| {
@@ -220,7 +240,7 @@ fn compaction_keeps_contents_and_handles() {
 
 #[test]
 fn compaction_skips_a_pinned_zspage() {
-    let pool = Pool::new("pinned", HighmemBackend::new());
+    let pool = linux("pinned", HighmemBackend::new());
     let handles: Vec<_> = (0..200).map(|_| pool.malloc(100).unwrap()).collect();
     let mut kept = Vec::new();
     for (i, handle) in handles.into_iter().enumerate() {
@@ -252,7 +272,7 @@ fn compaction_skips_a_pinned_zspage() {
 
 #[test]
 fn stats_table_is_readable() {
-    let pool = Pool::new("stats", HighmemBackend::new());
+    let pool = linux("stats", HighmemBackend::new());
     let handles: Vec<_> = (0..100).map(|i| pool.malloc(100 + i).unwrap()).collect();
     let stats = pool.stats();
     assert_eq!(stats.objects_used, 100);
@@ -260,7 +280,7 @@ fn stats_table_is_readable() {
     assert_eq!(
         stats.total_pages,
         stats
-            .classes
+            .classes()
             .iter()
             .map(|row| row.pages_used)
             .sum::<usize>()
@@ -276,14 +296,15 @@ fn stats_table_is_readable() {
 
 #[test]
 fn allocation_fills_the_fullest_zspage_first() {
-    let pool = Pool::new("fullness", HighmemBackend::new());
+    let pool = linux("fullness", HighmemBackend::new());
     let class_row = |pool: &Pool<HighmemBackend>| {
         let stats = pool.stats();
         stats
-            .classes
-            .into_iter()
+            .classes()
+            .iter()
             .find(|row| row.size == 208)
             .unwrap()
+            .clone()
     };
     // Class 208 holds 59 objects per 3-page zspage: fill two zspages, A then B.
     let mut handles: Vec<_> = (0..118).map(|_| pool.malloc(200).unwrap()).collect();
@@ -316,4 +337,59 @@ fn allocation_fills_the_fullest_zspage_first() {
         pool.free(handle);
     }
     assert_eq!(pool.total_pages(), 0);
+}
+
+/// What a walk of the pool saw.
+#[derive(Default)]
+struct Picture {
+    zspages: usize,
+    pages: usize,
+    objects: usize,
+    payload: usize,
+    /// End of the last object seen in the current zspage, and its size.
+    end: usize,
+    zspage_bytes: usize,
+}
+
+impl PoolVisitor<HighmemPage> for Picture {
+    fn zspage(&mut self, zspage: &ZspageView<'_, HighmemPage>) {
+        self.zspages += 1;
+        self.pages += zspage.pages.len();
+        self.end = 0;
+        self.zspage_bytes = zspage.pages.len() * PAGE_SIZE;
+    }
+
+    fn object(&mut self, object: &ObjectView) {
+        assert!(
+            object.offset >= self.end,
+            "objects in offset order, disjoint"
+        );
+        assert!(object.length <= object.size);
+        self.end = object.offset + object.size;
+        assert!(self.end <= self.zspage_bytes, "inside its zspage");
+        self.objects += 1;
+        self.payload += object.length;
+    }
+}
+
+#[test]
+fn a_walk_shows_every_zspage_and_object() {
+    for config in [Config::linux(8), Config::packed()] {
+        let pool = Pool::with_config("walk", HighmemBackend::new(), config).unwrap();
+        let count = if cfg!(miri) { 12 } else { 120 };
+        let handles: Vec<_> = (1..count).map(|i| pool.malloc(i * 33).unwrap()).collect();
+        let mut picture = Picture::default();
+        pool.walk(&mut picture);
+        let stats = pool.stats();
+        assert_eq!(picture.pages, pool.total_pages());
+        assert_eq!(picture.objects, handles.len());
+        assert_eq!(picture.payload, stats.payload_bytes);
+        assert!(picture.zspages > 0);
+        for handle in handles {
+            pool.free(handle);
+        }
+        let mut empty = Picture::default();
+        pool.walk(&mut empty);
+        assert_eq!((empty.zspages, empty.objects), (0, 0));
+    }
 }

@@ -8,8 +8,9 @@
 //! the least waste, earliest chain on ties, 1 for powers of two; merge runs
 //! of neighbouring classes with equal (pages, objects), scanning from the top.
 
+use zsmalloc::linux::SizeClassTable;
 use zsmalloc::testing::HeapBackend;
-use zsmalloc::{Config, HandlePlacement, Pool, SizeClassTable, PAGE_SIZE};
+use zsmalloc::{Config, HandlePlacement, LinuxConfig, PackedConfig, Pool, PAGE_SIZE};
 
 /// (pages, objects) per Linux's rule, computed without the crate.
 fn brute_force(size: usize, chain: usize) -> (usize, usize) {
@@ -37,7 +38,7 @@ fn logical_of_size(size: usize) -> usize {
 
 #[test]
 fn linux_reference_classes_with_chain_8() {
-    let table = SizeClassTable::new(&Config::linux(8));
+    let table = SizeClassTable::new(&LinuxConfig::with_chain(8));
     assert_eq!(table.logical_count(), 255);
     for (size, pages, objects) in [
         (208, 3, 59),
@@ -59,7 +60,7 @@ fn linux_reference_classes_with_chain_8() {
 fn every_class_matches_the_brute_force_for_chains_4_8_16() {
     let chains: &[usize] = if cfg!(miri) { &[8] } else { &[4, 8, 16] };
     for &chain in chains {
-        let table = SizeClassTable::new(&Config::linux(chain));
+        let table = SizeClassTable::new(&LinuxConfig::with_chain(chain));
         for logical in 0..255 {
             let size = 32 + 16 * logical;
             let (merged_size, pages, objects) = geometry_of(&table, logical);
@@ -83,11 +84,11 @@ fn merging_matches_an_independent_count() {
         let shapes: Vec<(usize, usize)> =
             (0..255).map(|i| brute_force(32 + 16 * i, chain)).collect();
         let runs = 1 + shapes.windows(2).filter(|pair| pair[0] != pair[1]).count();
-        let table = SizeClassTable::new(&Config::linux(chain));
+        let table = SizeClassTable::new(&LinuxConfig::with_chain(chain));
         assert_eq!(table.classes().len(), runs, "chain {chain}");
-        let unmerged = SizeClassTable::new(&Config {
+        let unmerged = SizeClassTable::new(&LinuxConfig {
             merge_classes: false,
-            ..Config::linux(chain)
+            ..LinuxConfig::with_chain(chain)
         });
         assert_eq!(unmerged.classes().len(), 255);
     }
@@ -109,18 +110,16 @@ fn huge_class_size_follows_linux() {
         let pool = Pool::with_config("g", HeapBackend::new(), Config::linux(chain)).unwrap();
         assert_eq!(pool.huge_class_size(), largest_shared - 7, "chain {chain}");
     }
-    assert_eq!(
-        Pool::new("g", HeapBackend::new()).huge_class_size(),
-        3632 - 7
-    );
+    let linux_default = Pool::with_config("g", HeapBackend::new(), Config::linux(8)).unwrap();
+    assert_eq!(linux_default.huge_class_size(), 3632 - 7);
 }
 
 #[test]
 fn class_selection_is_the_smallest_fitting_class() {
     for placement in [HandlePlacement::Inline, HandlePlacement::OutOfBand] {
-        let config = Config {
+        let config = LinuxConfig {
             handle_placement: placement,
-            ..Config::linux(8)
+            ..LinuxConfig::with_chain(8)
         };
         let table = SizeClassTable::new(&config);
         let header = config.inline_header_size();
@@ -154,27 +153,41 @@ fn class_selection_is_the_smallest_fitting_class() {
 
 #[test]
 fn invalid_configurations_are_refused() {
+    let linux = LinuxConfig::with_chain(8);
+    let packed = PackedConfig::DEFAULT;
     let bad = [
-        Config {
+        Config::Linux(LinuxConfig {
             class_spacing: 12,
-            ..Config::default()
-        },
-        Config {
+            ..linux
+        }),
+        Config::Linux(LinuxConfig {
             class_spacing: 0,
-            ..Config::default()
-        },
-        Config {
+            ..linux
+        }),
+        Config::Linux(LinuxConfig {
             min_object_size: 8,
-            ..Config::default()
-        },
-        Config {
+            ..linux
+        }),
+        Config::Linux(LinuxConfig {
             max_pages_per_zspage: 0,
-            ..Config::default()
-        },
-        Config {
+            ..linux
+        }),
+        Config::Linux(LinuxConfig {
             max_pages_per_zspage: 17,
-            ..Config::default()
-        },
+            ..linux
+        }),
+        Config::Packed(PackedConfig {
+            class_spacing: 12,
+            ..packed
+        }),
+        Config::Packed(PackedConfig {
+            max_pages_per_zspage: 17,
+            ..packed
+        }),
+        Config::Packed(PackedConfig {
+            reuse_window: 65,
+            ..packed
+        }),
     ];
     for config in bad {
         assert!(
@@ -182,4 +195,7 @@ fn invalid_configurations_are_refused() {
             "{config:?}"
         );
     }
+    Config::linux(4).validate().unwrap();
+    Config::packed().validate().unwrap();
+    assert_eq!(Config::default(), Config::packed());
 }

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as RunnerConfig;
 use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
 use zsmalloc::{
-    AllocError, Backend, Config, Handle, HandlePlacement, Layout, Pool, ReadOnly, ReadWrite,
-    WriteOnly,
+    AllocError, Backend, Config, Handle, HandlePlacement, LinuxConfig, Pool, ReadOnly, ReadWrite,
+    WriteOnly, PAGE_SIZE,
 };
 
 #[derive(Debug, Clone)]
@@ -21,6 +21,10 @@ enum Operation {
     Update(usize),
     /// Read an object back through a read-only window.
     Read(usize),
+    /// Overwrite an object with pattern `seed` by copying (`zs_obj_write`).
+    CopyIn(usize, u64),
+    /// Read an object back with `read_begin` (`zs_obj_read_begin`).
+    ReadBegin(usize),
     Free(usize),
     Compact,
 }
@@ -35,6 +39,8 @@ fn operation_strategy() -> impl Strategy<Value = Operation> {
         3 => (any::<usize>(), any::<u64>()).prop_map(|(index, seed)| Operation::Write(index, seed)),
         1 => any::<usize>().prop_map(Operation::Update),
         2 => any::<usize>().prop_map(Operation::Read),
+        1 => (any::<usize>(), any::<u64>()).prop_map(|(index, seed)| Operation::CopyIn(index, seed)),
+        1 => any::<usize>().prop_map(Operation::ReadBegin),
         3 => any::<usize>().prop_map(Operation::Free),
         1 => Just(Operation::Compact),
     ]
@@ -56,6 +62,7 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
         objects: Vec::new(),
     };
     let mut mapper = pool.mapper();
+    let mut local_copy = Box::new([0; PAGE_SIZE]);
     for operation in operations {
         match *operation {
             Operation::Malloc(size) => {
@@ -102,6 +109,20 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                 let (handle, contents) = &model.objects[index];
                 assert_eq!(&mapper.map(handle, ReadOnly).unwrap()[..], &contents[..]);
             }
+            Operation::CopyIn(index, seed) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &mut model.objects[index];
+                fill_pattern(seed, contents);
+                assert_eq!(pool.write(handle, contents), Ok(contents.len()));
+            }
+            Operation::ReadBegin(index) if !model.objects.is_empty() => {
+                let index = index % model.objects.len();
+                let (handle, contents) = &model.objects[index];
+                assert_eq!(
+                    &pool.read_begin(handle, &mut local_copy).unwrap()[..],
+                    &contents[..]
+                );
+            }
             Operation::Free(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
                 let (handle, _) = model.objects.swap_remove(index);
@@ -111,7 +132,7 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                 let predicted = pool.pages_compactable();
                 let before = pool.total_pages();
                 let freed = pool.compact();
-                if pool.config().layout == Layout::SizeClassed {
+                if pool.layout().name() == "linux" {
                     // Linux's count is exact: compaction frees at least that.
                     assert!(freed >= predicted);
                 } else {
@@ -166,12 +187,12 @@ fn configuration(selector: u8) -> Config {
     match selector % 4 {
         0 => Config::linux(8),
         1 => Config::linux(4),
-        2 => Config::efficient(),
-        _ => Config {
+        2 => Config::packed(),
+        _ => Config::Linux(LinuxConfig {
             handle_placement: HandlePlacement::OutOfBand,
             merge_classes: false,
-            ..Config::linux(8)
-        },
+            ..LinuxConfig::with_chain(8)
+        }),
     }
 }
 
@@ -189,11 +210,11 @@ proptest! {
     }
 
     #[test]
-    fn efficient_pool_matches_the_model(
+    fn packed_pool_matches_the_model(
         operations in prop::collection::vec(operation_strategy(), sequence_length()),
     ) {
         let backend = HighmemBackend::new();
-        let pool = Pool::with_config("model", &backend, Config::efficient()).unwrap();
+        let pool = Pool::with_config("model", &backend, Config::packed()).unwrap();
         run(&pool, || backend.counters().live_pages, &operations);
     }
 
@@ -213,7 +234,7 @@ proptest! {
 #[test]
 fn every_nth_page_failing_loses_nothing() {
     let backend = FaultyBackend::new(HighmemBackend::new(), FaultPlan::EveryNth(3));
-    let pool = Pool::new("every third", &backend);
+    let pool = Pool::with_config("every third", &backend, Config::linux(8)).unwrap();
     let operations: Vec<Operation> = (0..if cfg!(miri) { 30 } else { 400 })
         .map(|i| match i % 5 {
             0..=2 => Operation::Malloc(100 + i * 13 % 4000),
@@ -226,9 +247,9 @@ fn every_nth_page_failing_loses_nothing() {
 }
 
 #[test]
-fn every_nth_page_failing_loses_nothing_efficient() {
+fn every_nth_page_failing_loses_nothing_packed() {
     let backend = FaultyBackend::new(HighmemBackend::new(), FaultPlan::EveryNth(3));
-    let pool = Pool::with_config("every third", &backend, Config::efficient()).unwrap();
+    let pool = Pool::with_config("every third", &backend, Config::packed()).unwrap();
     let operations: Vec<Operation> = (0..if cfg!(miri) { 30 } else { 400 })
         .map(|i| match i % 6 {
             // Large enough to need pages even in Miri's 30 operations.
@@ -245,7 +266,7 @@ fn every_nth_page_failing_loses_nothing_efficient() {
 #[test]
 fn exhausted_backend_refuses_cleanly() {
     let backend = HighmemBackend::with_page_limit(3);
-    let pool = Pool::new("small", &backend);
+    let pool = Pool::with_config("small", &backend, Config::linux(8)).unwrap();
     // Class 3632 needs 8 pages per zspage: never possible.
     assert_eq!(pool.malloc(3600).unwrap_err(), AllocError::OutOfPages);
     assert_eq!(pool.total_pages(), 0);

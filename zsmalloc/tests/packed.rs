@@ -1,4 +1,4 @@
-//! The packed layout (`Config::efficient()`) on a synthetic zram-like
+//! The packed layout (`Config::packed()`) on a synthetic zram-like
 //! workload: pages stay near the ideal `ceil(live bytes / PAGE_SIZE)`, and
 //! compaction after random frees brings the pool back near it.
 
@@ -38,7 +38,7 @@ fn objects() -> usize {
 /// Pages the live objects need at the very least (their rounded sizes).
 fn ideal(pool: &Pool<HighmemBackend>) -> usize {
     let stats = pool.stats();
-    stats.packed.unwrap().live_bytes.div_ceil(PAGE_SIZE)
+    stats.packed().unwrap().live_bytes.div_ceil(PAGE_SIZE)
 }
 
 fn store(pool: &Pool<HighmemBackend>, random: &mut Random, live: &mut Vec<(Handle, u64)>) {
@@ -51,7 +51,7 @@ fn store(pool: &Pool<HighmemBackend>, random: &mut Random, live: &mut Vec<(Handl
 
 #[test]
 fn packed_layout_stays_near_the_ideal() {
-    let pool = Pool::with_config("packed", HighmemBackend::new(), Config::efficient()).unwrap();
+    let pool = Pool::with_config("packed", HighmemBackend::new(), Config::packed()).unwrap();
     let mut random = Random(0x1234_5678_9abc_def1);
     let mut live = Vec::new();
     for _ in 0..objects() {
@@ -60,7 +60,7 @@ fn packed_layout_stays_near_the_ideal() {
     pool.check().unwrap();
     // Only the tail of each closed zspage's last page (smaller than one
     // object) and the open zspage's last page can be wasted.
-    let zspages = pool.stats().packed.unwrap().zspages;
+    let zspages = pool.stats().packed().unwrap().zspages;
     let filled = pool.total_pages();
     assert!(
         filled <= ideal(&pool) + zspages,
@@ -84,7 +84,7 @@ fn packed_layout_stays_near_the_ideal() {
     pool.check().unwrap();
     assert!(freed <= bound);
     let compacted = pool.total_pages();
-    let zspages = pool.stats().packed.unwrap().zspages;
+    let zspages = pool.stats().packed().unwrap().zspages;
     std::println!(
         "ideal {} pages: filled {filled}, after churn {churned}, after compaction {compacted}",
         ideal(&pool)
@@ -109,9 +109,9 @@ fn packed_layout_stays_near_the_ideal() {
 }
 
 #[test]
-fn efficient_config_is_valid_and_has_no_huge_objects() {
-    Config::efficient().validate().unwrap();
-    let pool = Pool::with_config("huge", HighmemBackend::new(), Config::efficient()).unwrap();
+fn packed_config_is_valid_and_has_no_huge_objects() {
+    Config::packed().validate().unwrap();
+    let pool = Pool::with_config("huge", HighmemBackend::new(), Config::packed()).unwrap();
     assert_eq!(pool.huge_class_size(), PAGE_SIZE);
     // Two 4096-byte objects and a small one: the small one spans no page of
     // its own; all share pages end to end.
@@ -130,7 +130,7 @@ fn efficient_config_is_valid_and_has_no_huge_objects() {
 
 #[test]
 fn holes_are_reused_by_nearby_sizes() {
-    let pool = Pool::with_config("holes", HighmemBackend::new(), Config::efficient()).unwrap();
+    let pool = Pool::with_config("holes", HighmemBackend::new(), Config::packed()).unwrap();
     let keep: Vec<Handle> = (0..8).map(|_| pool.malloc(1000).unwrap()).collect();
     let freed = pool.malloc(1000).unwrap();
     let after = pool.malloc(1000).unwrap();
@@ -140,7 +140,7 @@ fn holes_are_reused_by_nearby_sizes() {
     // it takes the hole instead of growing the pool.
     let reused = pool.malloc(900).unwrap();
     assert_eq!(pool.total_pages(), pages);
-    let stats = pool.stats().packed.unwrap();
+    let stats = pool.stats().packed().unwrap().clone();
     assert_eq!(
         stats.hole_bytes, 96,
         "the 96-byte leftover is a smaller hole"
@@ -154,7 +154,7 @@ fn holes_are_reused_by_nearby_sizes() {
 
 #[test]
 fn holes_of_dead_zspages_are_dropped() {
-    let pool = Pool::with_config("stale", HighmemBackend::new(), Config::efficient()).unwrap();
+    let pool = Pool::with_config("stale", HighmemBackend::new(), Config::packed()).unwrap();
     let count = if cfg!(miri) { 120 } else { 3000 };
     let mut handles: Vec<Option<Handle>> = (0..count)
         .map(|i| Some(pool.malloc(40 + i % 7 * 16).unwrap()))
@@ -166,7 +166,7 @@ fn holes_of_dead_zspages_are_dropped() {
     pool.check().unwrap();
     let holes: usize = pool
         .stats()
-        .packed
+        .packed()
         .unwrap()
         .holes_by_class
         .iter()
@@ -182,7 +182,7 @@ fn holes_of_dead_zspages_are_dropped() {
     }
     pool.check().unwrap();
     assert_eq!(pool.total_pages(), 0);
-    assert!(pool.stats().packed.unwrap().holes_by_class.is_empty());
+    assert!(pool.stats().packed().unwrap().holes_by_class.is_empty());
     // New objects find no stale hole.
     let again: Vec<Handle> = (0..100).map(|_| pool.malloc(48).unwrap()).collect();
     pool.check().unwrap();
@@ -194,7 +194,7 @@ fn holes_of_dead_zspages_are_dropped() {
 
 #[test]
 fn packed_stats_table_is_readable() {
-    let pool = Pool::with_config("stats", HighmemBackend::new(), Config::efficient()).unwrap();
+    let pool = Pool::with_config("stats", HighmemBackend::new(), Config::packed()).unwrap();
     let handles: Vec<Handle> = (0..40)
         .map(|i| pool.malloc(100 + i * 97).unwrap())
         .collect();
@@ -204,7 +204,7 @@ fn packed_stats_table_is_readable() {
     let stats = pool.stats();
     let text = stats.to_string();
     std::println!("{text}");
-    let packed = stats.packed.as_ref().unwrap();
+    let packed = stats.packed().unwrap();
     assert_eq!(packed.pages, pool.total_pages());
     assert!(!packed.holes_by_class.is_empty());
     assert!(text.contains("holes") && text.contains("zspages by fullness"));

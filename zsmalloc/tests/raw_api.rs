@@ -1,9 +1,10 @@
-//! Bad input through the C-flavoured facade: each a defined error, and the
-//! pool still consistent afterwards. Also the original text's usage.
+//! The C-flavoured facade, both generations of its access API: Linux's
+//! usage, and bad input (each a defined error, the pool still consistent
+//! afterwards).
 
 use zsmalloc::facade::*;
 use zsmalloc::testing::HighmemBackend;
-use zsmalloc::{Backend, Config, HandleError};
+use zsmalloc::{Backend, Config, HandleError, PAGE_SIZE};
 
 /// A facade pool with `config`.
 fn create<B: Backend>(name: &str, backend: B, config: Config) -> ZsPool<B> {
@@ -12,28 +13,142 @@ fn create<B: Backend>(name: &str, backend: B, config: Config) -> ZsPool<B> {
 
 #[test]
 fn original_usage() {
+    // The default pool has the packed layout, which has no huge class.
     let mut pool = zs_create_pool("zram", HighmemBackend::new());
-    let handle = zs_malloc(&pool, 256);
-    assert_ne!(handle, 0);
-    let bytes = zs_map_object(&mut pool, handle, ZS_MM_RW).unwrap();
-    assert_eq!(bytes.len(), 256);
-    bytes.fill(0x42);
-    zs_unmap_object(&mut pool, handle).unwrap();
-    let bytes = zs_map_object(&mut pool, handle, ZS_MM_RO).unwrap();
-    assert!(bytes.iter().all(|&byte| byte == 0x42));
-    zs_unmap_object(&mut pool, handle).unwrap();
-    assert!(zs_get_total_pages(&pool) > 0);
-    zs_free(&pool, handle).unwrap();
-    assert_eq!(zs_get_total_pages(&pool), 0);
-    assert_eq!(zs_compact(&pool), 0);
+    classic_usage(&mut pool);
+    assert_eq!(zs_huge_class_size(&pool), PAGE_SIZE);
+    zs_destroy_pool(pool);
+    let mut pool = create("zram", HighmemBackend::new(), Config::linux(8));
+    classic_usage(&mut pool);
     assert_eq!(zs_huge_class_size(&pool), 3625);
     zs_destroy_pool(pool);
 }
 
+/// Linux's classic sequence: malloc, map RW, unmap, map RO, unmap, free.
+fn classic_usage<B: Backend>(pool: &mut ZsPool<B>) {
+    let handle = zs_malloc(pool, 256);
+    assert_ne!(handle, 0);
+    let bytes = zs_map_object(pool, handle, ZS_MM_RW).unwrap();
+    assert_eq!(bytes.len(), 256);
+    bytes.fill(0x42);
+    zs_unmap_object(pool, handle).unwrap();
+    let bytes = zs_map_object(pool, handle, ZS_MM_RO).unwrap();
+    assert!(bytes.iter().all(|&byte| byte == 0x42));
+    zs_unmap_object(pool, handle).unwrap();
+    assert!(zs_get_total_pages(pool) > 0);
+    zs_free(pool, handle).unwrap();
+    assert_eq!(zs_get_total_pages(pool), 0);
+    assert_eq!(zs_compact(pool), 0);
+}
+
+#[test]
+fn current_usage() {
+    current_usage_with(Config::packed());
+    current_usage_with(Config::linux(8));
+}
+
+/// Linux 6.15's sequence: malloc, write, read begin/end, free; without
+/// page pairs, objects spanning two pages are read from the local copy.
+fn current_usage_with(config: Config) {
+    let backend = HighmemBackend::new().without_page_pairs();
+    let mut pool = create("zram", &backend, config);
+    let handles: Vec<ZsHandle> = (0..12).map(|_| zs_malloc(&pool, 1500)).collect();
+    for (index, &handle) in handles.iter().enumerate() {
+        zs_obj_write(&pool, handle, &[index as u8; 1500]).unwrap();
+    }
+    let mut local_copy = [0; PAGE_SIZE];
+    let mut copied = 0;
+    for (index, &handle) in handles.iter().enumerate() {
+        let bytes = zs_obj_read_begin(&mut pool, handle, &mut local_copy).unwrap();
+        assert_eq!(bytes.len(), 1500);
+        assert!(bytes.iter().all(|&byte| byte == index as u8));
+        copied += usize::from(bytes.as_ptr() == local_copy.as_ptr());
+        // A copied read holds no mapping; an in-place one holds one.
+        assert!(backend.open_mappings() <= 1);
+        zs_obj_read_end(&mut pool, handle).unwrap();
+        assert_eq!(backend.open_mappings(), 0);
+    }
+    // (Which of the others are read in place depends on the windows that
+    // other tests hold at the time; tests/access.rs checks that.)
+    assert!(
+        copied > 0,
+        "objects of 1500 bytes span pages: read from the copy"
+    );
+    for handle in handles {
+        zs_free(&pool, handle).unwrap();
+    }
+    assert_eq!(zs_get_total_pages(&pool), 0);
+    zs_destroy_pool(pool);
+    assert_eq!(backend.counters().live_pages, 0);
+}
+
+#[test]
+fn current_api_refuses_bad_input() {
+    current_api_refuses_bad_input_with(Config::packed());
+    current_api_refuses_bad_input_with(Config::linux(8));
+}
+
+fn current_api_refuses_bad_input_with(config: Config) {
+    let mut pool = create("current", HighmemBackend::new(), config);
+    let handle = zs_malloc(&pool, 100);
+    let other = zs_malloc(&pool, 100);
+    let mut local_copy = [0; PAGE_SIZE];
+    assert_eq!(
+        zs_obj_write(&pool, handle, &[1; 101]),
+        Err(ZsError::TooLong {
+            object: 100,
+            given: 101
+        })
+    );
+    assert_eq!(
+        zs_obj_write(&pool, 0, &[1]),
+        Err(ZsError::Handle(HandleError::Null))
+    );
+    assert_eq!(
+        zs_obj_read_begin(&mut pool, 12345, &mut local_copy).unwrap_err(),
+        ZsError::Handle(HandleError::NeverIssued)
+    );
+    assert_eq!(zs_obj_read_end(&mut pool, handle), Err(ZsError::NotMapped));
+    zs_obj_write(&pool, handle, &[7; 100]).unwrap();
+    // One window at a time, and each is closed by its own kind of call.
+    zs_obj_read_begin(&mut pool, handle, &mut local_copy).unwrap();
+    assert_eq!(
+        zs_map_object(&mut pool, other, ZS_MM_RO).unwrap_err(),
+        ZsError::AlreadyMapped
+    );
+    assert_eq!(
+        zs_obj_read_begin(&mut pool, other, &mut local_copy).unwrap_err(),
+        ZsError::AlreadyMapped
+    );
+    assert_eq!(zs_unmap_object(&mut pool, handle), Err(ZsError::NotMapped));
+    assert_eq!(zs_obj_read_end(&mut pool, other), Err(ZsError::NotMapped));
+    pool.pool().check().unwrap();
+    zs_obj_read_end(&mut pool, handle).unwrap();
+    zs_map_object(&mut pool, other, ZS_MM_WO).unwrap();
+    assert_eq!(zs_obj_read_end(&mut pool, other), Err(ZsError::NotMapped));
+    assert_eq!(
+        zs_obj_write(&pool, other, &[1]),
+        Err(ZsError::Handle(HandleError::Mapped))
+    );
+    zs_unmap_object(&mut pool, other).unwrap();
+    zs_free(&pool, handle).unwrap();
+    assert_eq!(
+        zs_obj_write(&pool, handle, &[1]),
+        Err(ZsError::Handle(HandleError::Freed))
+    );
+    assert_eq!(
+        zs_obj_read_begin(&mut pool, handle, &mut local_copy).unwrap_err(),
+        ZsError::Handle(HandleError::Freed)
+    );
+    zs_free(&pool, other).unwrap();
+    pool.pool().check().unwrap();
+    assert_eq!(zs_get_total_pages(&pool), 0);
+}
+
 #[test]
 fn bad_sizes_return_zero() {
-    bad_sizes_return_zero_with(Config::default());
-    bad_sizes_return_zero_with(Config::efficient());
+    bad_sizes_return_zero_with(Config::linux(8));
+    bad_sizes_return_zero_with(Config::packed());
 }
 
 fn bad_sizes_return_zero_with(config: Config) {
@@ -55,8 +170,8 @@ fn bad_sizes_return_zero_with(config: Config) {
 
 #[test]
 fn bad_handles_are_errors() {
-    bad_handles_are_errors_with(Config::default());
-    bad_handles_are_errors_with(Config::efficient());
+    bad_handles_are_errors_with(Config::linux(8));
+    bad_handles_are_errors_with(Config::packed());
 }
 
 fn bad_handles_are_errors_with(config: Config) {
@@ -69,7 +184,7 @@ fn bad_handles_are_errors_with(config: Config) {
         zs_map_object(&mut pool, 0, ZS_MM_RO).unwrap_err(),
         ZsError::Handle(HandleError::Null)
     );
-    // Never issued: unknown slot, and a forged generation of a real slot.
+    // Never issued: unknown entry, and a forged generation of a real entry.
     assert_eq!(
         zs_free(&pool, 12345),
         Err(ZsError::Handle(HandleError::NeverIssued))
@@ -93,10 +208,10 @@ fn bad_handles_are_errors_with(config: Config) {
         zs_map_object(&mut pool, handle, ZS_MM_RW).unwrap_err(),
         ZsError::Handle(HandleError::Freed)
     );
-    // The slot is reused with a new generation: the old handle stays stale.
+    // The entry is reused with a new generation: the old handle stays stale.
     let reused = zs_malloc(&pool, 100);
     assert_ne!(reused, handle);
-    assert_eq!(reused as u32, handle as u32, "same slot, new generation");
+    assert_eq!(reused as u32, handle as u32, "same entry, new generation");
     assert_eq!(
         zs_free(&pool, handle),
         Err(ZsError::Handle(HandleError::Freed))
@@ -130,8 +245,8 @@ fn bad_handles_are_errors_with(config: Config) {
 
 #[test]
 fn destroying_a_pool_with_an_open_window_closes_it() {
-    destroying_a_pool_with_an_open_window_closes_it_with(Config::default());
-    destroying_a_pool_with_an_open_window_closes_it_with(Config::efficient());
+    destroying_a_pool_with_an_open_window_closes_it_with(Config::linux(8));
+    destroying_a_pool_with_an_open_window_closes_it_with(Config::packed());
 }
 
 fn destroying_a_pool_with_an_open_window_closes_it_with(config: Config) {

@@ -76,32 +76,32 @@ fn rounds() -> usize {
 }
 
 #[test]
-fn threads_share_a_heap_pool() {
+fn threads_share_a_linux_heap_pool() {
     hammer(
-        Arc::new(Pool::new("threads", HeapBackend::new())),
+        Arc::new(Pool::with_config("threads", HeapBackend::new(), Config::linux(8)).unwrap()),
         4,
         rounds(),
     );
 }
 
 #[test]
-fn threads_share_a_highmem_pool() {
+fn threads_share_a_linux_highmem_pool() {
     hammer(
-        Arc::new(Pool::new("threads", HighmemBackend::new())),
+        Arc::new(Pool::with_config("threads", HighmemBackend::new(), Config::linux(8)).unwrap()),
         3,
         rounds() / 3,
     );
 }
 
 #[test]
-fn threads_share_an_efficient_heap_pool() {
-    let pool = Pool::with_config("threads", HeapBackend::new(), Config::efficient()).unwrap();
+fn threads_share_a_packed_heap_pool() {
+    let pool = Pool::with_config("threads", HeapBackend::new(), Config::packed()).unwrap();
     hammer(Arc::new(pool), 4, rounds());
 }
 
 #[test]
-fn threads_share_an_efficient_highmem_pool() {
-    let pool = Pool::with_config("threads", HighmemBackend::new(), Config::efficient()).unwrap();
+fn threads_share_a_packed_highmem_pool() {
+    let pool = Pool::with_config("threads", HighmemBackend::new(), Config::packed()).unwrap();
     hammer(Arc::new(pool), 3, rounds() / 3);
 }
 

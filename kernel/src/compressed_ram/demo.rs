@@ -44,7 +44,7 @@ pub fn run(workload: &Workload) -> bool {
     let count = workload.page_count();
     crate::info!("demo: {} pages from the {}", count, workload.describe());
     crate::info!(
-        "zsmalloc configuration: {} (boot option zsmalloc=efficient|linux4|linux8)",
+        "zsmalloc configuration: {} (boot option zsmalloc=packed|linux4|linux8)",
         super::chosen_configuration().0
     );
     let mut demo = Demo {

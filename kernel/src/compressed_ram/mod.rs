@@ -21,21 +21,21 @@ use zsmalloc::{Config, Pool};
 /// The zsmalloc configurations the demo can use, by the name given in the
 /// boot option `zsmalloc=NAME` (`./run-qemu.sh --zsmalloc NAME`).
 pub const CONFIGURATIONS: [(&str, Config); 3] = [
-    ("efficient", Config::efficient()),
+    ("packed", Config::packed()),
     ("linux4", Config::linux(4)),
     ("linux8", Config::linux(8)),
 ];
 
-/// The configuration chosen at boot: our efficient layout unless the boot
+/// The configuration chosen at boot: our packed layout unless the boot
 /// option `zsmalloc` names another one (an unknown name is reported and the
 /// default is used).
 pub fn chosen_configuration() -> (&'static str, Config) {
-    let wanted = crate::boot_options::get("zsmalloc").unwrap_or("efficient");
+    let wanted = crate::boot_options::get("zsmalloc").unwrap_or("packed");
     match CONFIGURATIONS.iter().find(|(name, _)| *name == wanted) {
         Some(&(name, config)) => (name, config),
         None => {
             crate::warn!(
-                "unknown zsmalloc configuration '{}' (known: efficient, linux4, linux8)",
+                "unknown zsmalloc configuration '{}' (known: packed, linux4, linux8)",
                 wanted
             );
             CONFIGURATIONS[0]

@@ -125,6 +125,16 @@ impl<B: Backend> Backend for FaultyBackend<B> {
         unsafe { self.inner.unmap_page(page, address) }
     }
 
+    unsafe fn map_page_pair(&self, first: B::Page, second: B::Page) -> Option<NonNull<u8>> {
+        // SAFETY: forwarded contract.
+        unsafe { self.inner.map_page_pair(first, second) }
+    }
+
+    unsafe fn unmap_page_pair(&self, first: B::Page, second: B::Page, address: NonNull<u8>) {
+        // SAFETY: forwarded contract.
+        unsafe { self.inner.unmap_page_pair(first, second, address) }
+    }
+
     fn enter_atomic(&self) -> B::AtomicState {
         self.inner.enter_atomic()
     }

@@ -1,9 +1,16 @@
-//! A backend whose pages are plain, always-addressable heap blocks.
+//! A backend whose pages are plain, always-addressable heap blocks: the
+//! fast one, for benchmarks and large tests.
+//!
+//! Mapping is the identity and costs nothing. Atomic sections are those of
+//! the simulated CPU ([`super::cpu`]), checked in debug builds (tests); in
+//! release builds (benchmarks) they are nothing at all.
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[cfg(debug_assertions)]
+use super::cpu::{self, AtomicToken};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 
 /// A page of [`HeapBackend`]: the block's pointer, used only as a name.
@@ -50,6 +57,9 @@ impl HeapBackend {
 
 impl Backend for HeapBackend {
     type Page = HeapPage;
+    #[cfg(debug_assertions)]
+    type AtomicState = AtomicToken;
+    #[cfg(not(debug_assertions))]
     type AtomicState = ();
 
     fn alloc_page(&self) -> Result<HeapPage, OutOfPages> {
@@ -82,7 +92,22 @@ impl Backend for HeapBackend {
 
     unsafe fn unmap_page(&self, _page: HeapPage, _address: NonNull<u8>) {}
 
+    #[cfg(debug_assertions)]
+    fn enter_atomic(&self) -> AtomicToken {
+        cpu::enter()
+    }
+
+    #[cfg(debug_assertions)]
+    fn leave_atomic(&self, token: AtomicToken) {
+        // Its mappings need no unmapping: none is ever open.
+        cpu::leave(token, || 0);
+    }
+
+    #[cfg(not(debug_assertions))]
+    #[inline]
     fn enter_atomic(&self) {}
 
+    #[cfg(not(debug_assertions))]
+    #[inline]
     fn leave_atomic(&self, _state: ()) {}
 }

@@ -1,20 +1,27 @@
-//! Test support (feature `testing`, needs `std`): backends for the host.
+//! Test support (feature `testing`, needs `std`): backends for the host
+//! that implement the [`Backend`](crate::Backend) contract and check it.
 //!
+//! * [`cpu`]: a simulated CPU per thread — atomic sections that nest and
+//!   may end in any order, and the interrupt flag restored only when the
+//!   last one ends;
 //! * [`HeapBackend`]: pages are plain heap blocks, mapping is free — for
-//!   benchmarks and fast tests.
+//!   benchmarks and fast tests;
 //! * [`HighmemBackend`]: simulates HIGHMEM — a page has an address only
 //!   while mapped (each mapping hands out a fresh copy that is written back
-//!   and poisoned on unmap), mappings must be LIFO per thread and limited in
-//!   number, maps happen inside atomic sections; everything is counted.
+//!   and poisoned on unmap; a pair of pages is mapped side by side),
+//!   mappings must be LIFO per thread, limited in number and inside atomic
+//!   sections; everything is counted;
 //! * [`FaultyBackend`]: wraps another backend and makes page allocation fail
 //!   on a schedule or at random.
 //!
 //! [`pattern`] gives each object recognisable contents.
 
+pub mod cpu;
 mod faulty;
 mod heap;
 mod highmem;
 
+pub use cpu::AtomicToken;
 pub use faulty::{FaultPlan, FaultyBackend};
 pub use heap::{HeapBackend, HeapPage};
 pub use highmem::{HighmemBackend, HighmemCounters, HighmemPage};

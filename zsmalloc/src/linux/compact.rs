@@ -10,25 +10,24 @@
 //!            target [x x x x x x x x A B]  ->  full, a new target is taken
 //! ```
 //!
-//! Handles do not change: only the handle-table slots are rewritten with the
-//! new locations. A zspage with a mapped object (pins > 0) is never a source,
+//! Handles do not change: only the handle-table entries are rewritten with
+//! the new locations. A zspage with a mapped object (pins > 0) is never a source,
 //! exactly as Linux's compaction gives up on a zspage it cannot lock. A
 //! target may be pinned: only its *free* objects are written.
 //!
 //! The loop is Linux's `__zs_compact`: run while `zs_can_compact` says whole
 //! zspages' worth of objects are wasted.
 
+use super::object::NO_OBJECT;
+use super::zspage::ClassState;
+use super::Location;
 use crate::backend::Backend;
-use crate::handle::{HandleTable, Location};
-use crate::zspage::{copy_between_zspages, ClassState, NO_OBJECT};
+use crate::layout::PoolCore;
+use crate::pages::copy_between;
 
 impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
     /// Compact this class. Returns the pages given back to the backend.
-    pub(crate) fn compact<B: Backend<Page = P>>(
-        &mut self,
-        backend: &B,
-        handles: &HandleTable,
-    ) -> usize {
+    pub(crate) fn compact<B: Backend<Page = P>>(&mut self, core: &PoolCore<B>) -> usize {
         let mut pages_freed = 0;
         let mut target: Option<u32> = None;
         while self.compactable_pages() > 0 {
@@ -50,9 +49,9 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
                 break;
             }
             self.unlink(source);
-            self.migrate(backend, handles, source, destination);
+            self.migrate(core, source, destination);
             if self.zspages[source as usize].in_use == 0 {
-                self.destroy_zspage(backend, source);
+                self.destroy_zspage(core, source);
                 pages_freed += self.geometry.pages_per_zspage;
             } else {
                 self.link(source);
@@ -70,13 +69,8 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
 
     /// Move allocated objects from `source` to `destination` until the source
     /// is empty or the destination is full (Linux's `migrate_zspage`).
-    fn migrate<B: Backend<Page = P>>(
-        &mut self,
-        backend: &B,
-        handles: &HandleTable,
-        source: u32,
-        destination: u32,
-    ) {
+    fn migrate<B: Backend<Page = P>>(&mut self, core: &PoolCore<B>, source: u32, destination: u32) {
+        let backend = core.backend();
         for object in 0..self.geometry.objects_per_zspage as u16 {
             let source_empty = self.zspages[source as usize].in_use == 0;
             let destination_full = self.zspages[destination as usize].free_head == NO_OBJECT;
@@ -88,19 +82,26 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             };
             let new_object = self.pop_object(backend, destination, owner);
             let header = self.geometry.header_size;
-            copy_between_zspages(
-                backend,
-                |zspage, offset| self.position(zspage, offset),
-                (source, self.object_offset(object) + header),
-                (destination, self.object_offset(new_object) + header),
-                handles.length(owner),
-            );
+            let from = self.object_offset(object) + header;
+            let to = self.object_offset(new_object) + header;
+            // SAFETY: both zspages are live and belong to this class, whose
+            // lock the caller holds; the source object is allocated and not
+            // pinned (pinned zspages are never sources), the target object
+            // was free until just now.
+            unsafe {
+                copy_between(
+                    backend,
+                    |byte| self.position(source, from + byte),
+                    |byte| self.position(destination, to + byte),
+                    core.object_size(owner),
+                )
+            };
             let location = Location {
                 class: self.class,
                 zspage: destination,
                 object: new_object,
             };
-            handles.set_location(owner, location);
+            core.set_location(owner, location.encode());
             self.push_object(backend, source, object);
         }
     }

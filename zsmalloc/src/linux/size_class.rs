@@ -19,22 +19,22 @@
 use alloc::vec::Vec;
 
 use crate::backend::PAGE_SIZE;
-use crate::config::{Config, HandlePlacement, HANDLE_HEADER_SIZE};
+use crate::linux::config::{HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
 
 /// The shape of one (physical) size class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClassGeometry {
     /// Logical index of the class (the largest logical class it serves).
     pub index: usize,
-    /// Object slot size in bytes, header included.
+    /// Object size in bytes, header included.
     pub size: usize,
     /// Pages chained into one zspage.
     pub pages_per_zspage: usize,
-    /// Object slots in one zspage.
+    /// Objects in one zspage.
     pub objects_per_zspage: usize,
     /// One object per page: the owner handle lives outside the object.
     pub huge: bool,
-    /// Bytes in front of the payload inside the slot (8 or 0).
+    /// Bytes in front of the payload inside the object (8 or 0).
     pub header_size: usize,
 }
 
@@ -57,12 +57,12 @@ pub fn zspage_chain_length(class_size: usize, max_chain: usize) -> usize {
 }
 
 /// Number of logical classes for a configuration (255 for Linux's).
-pub fn logical_class_count(config: &Config) -> usize {
+pub fn logical_class_count(config: &LinuxConfig) -> usize {
     (PAGE_SIZE - config.min_object_size).div_ceil(config.class_spacing) + 1
 }
 
 /// Size of logical class `index`.
-pub fn logical_class_size(config: &Config, index: usize) -> usize {
+pub fn logical_class_size(config: &LinuxConfig, index: usize) -> usize {
     (config.min_object_size + index * config.class_spacing).min(PAGE_SIZE)
 }
 
@@ -75,14 +75,14 @@ pub struct SizeClassTable {
     classes: Vec<ClassGeometry>,
     /// Like `zs_huge_class_size()`.
     huge_class_size: usize,
-    config: Config,
+    config: LinuxConfig,
 }
 
 impl SizeClassTable {
     /// Compute the classes of `config` (assumed validated), the way
     /// `zs_create_pool` does: from the largest class down, merging a class
     /// into the previous one when pages and objects per zspage agree.
-    pub fn new(config: &Config) -> SizeClassTable {
+    pub fn new(config: &LinuxConfig) -> SizeClassTable {
         let count = logical_class_count(config);
         let mut physical_descending: Vec<ClassGeometry> = Vec::new();
         let mut logical_to_descending = alloc::vec![0usize; count];
@@ -170,7 +170,7 @@ impl SizeClassTable {
 }
 
 /// Header bytes in front of the payload for a class.
-fn header_size_for(config: &Config, huge: bool) -> usize {
+fn header_size_for(config: &LinuxConfig, huge: bool) -> usize {
     match config.handle_placement {
         HandlePlacement::Inline if !huge => HANDLE_HEADER_SIZE,
         _ => 0,

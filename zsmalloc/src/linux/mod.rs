@@ -1,0 +1,288 @@
+//! Linux's layout, kept exactly: size classes, each with its own zspages.
+//!
+//! Read the files in this order:
+//!
+//! 1. [`config`]: the knobs ([`LinuxConfig::with_chain`] is Linux's
+//!    geometry; `Config::linux(chain)` selects this layout).
+//! 2. [`size_class`]: a request of `n` bytes gets an 8-byte handle header
+//!    and is rounded up to the next *size class*: 32, 48, 64, ... 4096
+//!    bytes (16 bytes apart, 255 classes). Each class chains the number of
+//!    pages (1..=chain) into one *zspage* that wastes the fewest bytes at
+//!    its end, and neighbouring classes with identical zspages are merged.
+//! 3. [`zspage`]: objects laid end to end over the pages of a zspage (one
+//!    may span a page boundary), the zspage records, and the fullness-group
+//!    lists that sort each class's zspages by how full they are.
+//! 4. [`object`]: an object's header word (its handle-table entry) or, when
+//!    free, its link in the zspage's free list; allocating and freeing.
+//! 5. [`compact`]: moving objects from the sparsest zspages of a class into
+//!    the fullest, so that the emptied zspages give their pages back.
+//! 6. [`check`] and [`stats`]: the invariants, and the class table (Linux's
+//!    debugfs `classes` file).
+//!
+//! This file ties them to the pool ([`crate::Layout`]): one `ClassState`
+//! per physical class, each behind its own spin lock, and the location an
+//! object's handle-table entry records:
+//!
+//! ```text
+//!   entry's location word:  class (16 bits) | zspage (32 bits) | object (16 bits)
+//!   malloc(n):  class_for(n) ──lock──► fullest non-full zspage ──► pop a free object
+//!   free(h):    class of the location ──lock──► push the object, relink or destroy
+//! ```
+//!
+//! The class of an object never changes, so the class (and its lock) can be
+//! read from the location before locking; the zspage and object may change
+//! (compaction) until the lock is held, so they are read again under it.
+
+pub mod check;
+pub mod compact;
+pub mod config;
+pub mod object;
+pub mod size_class;
+pub mod stats;
+pub mod zspage;
+
+pub use config::{HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
+pub use size_class::{ClassGeometry, SizeClassTable};
+pub(crate) use stats::write_class_table;
+pub use stats::ClassStats;
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+
+use crate::backend::{Backend, OutOfPages};
+use crate::check::InvariantError;
+use crate::handle_table::Entry;
+use crate::layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
+use crate::pages::{ObjectPages, PayloadBuffer};
+use crate::stats::{LayoutDetail, LayoutStats};
+use crate::sync::SpinLock;
+use zspage::ClassState;
+
+/// Where an object of Linux's layout lives: physical class, zspage, object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Location {
+    pub class: u16,
+    pub zspage: u32,
+    pub object: u16,
+}
+
+impl Location {
+    /// The word the handle-table entry stores.
+    pub(crate) fn encode(self) -> u64 {
+        (self.class as u64) << 48 | (self.zspage as u64) << 16 | self.object as u64
+    }
+
+    /// The location a word stores.
+    pub(crate) fn decode(word: u64) -> Location {
+        Location {
+            class: (word >> 48) as u16,
+            zspage: (word >> 16) as u32,
+            object: word as u16,
+        }
+    }
+}
+
+/// Linux's layout: the size classes and their zspages.
+pub struct LinuxLayout<P> {
+    size_classes: SizeClassTable,
+    classes: Box<[SpinLock<ClassState<P>>]>,
+}
+
+impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
+    /// The layout for `config` (assumed validated).
+    pub fn new(config: LinuxConfig) -> Self {
+        let size_classes = SizeClassTable::new(&config);
+        let classes = size_classes
+            .classes()
+            .iter()
+            .enumerate()
+            .map(|(class, geometry)| SpinLock::new(ClassState::new(class as u16, *geometry)))
+            .collect();
+        LinuxLayout {
+            size_classes,
+            classes,
+        }
+    }
+
+    /// The class an entry's object belongs to (never changes).
+    fn class_of<B: Backend>(core: &PoolCore<B>, entry: Entry) -> usize {
+        Location::decode(core.location(entry)).class as usize
+    }
+}
+
+// SAFETY: pages come from `core.alloc_page` and are freed once (when their
+// zspage dies, or in `release_all`); objects of a class are disjoint extents
+// of its zspages, and an object's header is written only while the object
+// is free or being allocated; a pinned zspage is never a compaction source
+// nor destroyed (a pinned object is allocated, so its zspage is not empty);
+// `copy` runs under the class lock.
+unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
+    fn name(&self) -> &'static str {
+        "linux"
+    }
+
+    fn huge_class_size(&self) -> usize {
+        self.size_classes.huge_class_size()
+    }
+
+    fn allocate(&self, core: &PoolCore<B>, entry: Entry, size: usize) -> Result<(), OutOfPages> {
+        let class = self.size_classes.class_for(size);
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[class].lock(&atomic);
+        let location = state.allocate(core, entry, size)?;
+        // Under the class lock, so compaction sees the location.
+        core.set_location(entry, location.encode());
+        Ok(())
+    }
+
+    fn free(&self, core: &PoolCore<B>, entry: Entry, size: usize) {
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[Self::class_of(core, entry)].lock(&atomic);
+        let location = Location::decode(core.location(entry));
+        state.free(core, location, size);
+    }
+
+    fn pin(&self, core: &PoolCore<B>, entry: Entry, length: usize) -> ObjectPages<B::Page> {
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[Self::class_of(core, entry)].lock(&atomic);
+        let location = Location::decode(core.location(entry));
+        state.zspages[location.zspage as usize].pins += 1;
+        state.payload_pages(location, length)
+    }
+
+    fn unpin(&self, core: &PoolCore<B>, entry: Entry) {
+        // A pinned object does not move: its location is read once.
+        let location = Location::decode(core.location(entry));
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[location.class as usize].lock(&atomic);
+        state.zspages[location.zspage as usize].pins -= 1;
+    }
+
+    fn copy(&self, core: &PoolCore<B>, entry: Entry, buffer: PayloadBuffer<'_>) {
+        let atomic = core.enter_atomic();
+        let state = self.classes[Self::class_of(core, entry)].lock(&atomic);
+        let location = Location::decode(core.location(entry));
+        let pages = state.payload_pages(location, buffer.len());
+        // SAFETY: the class lock is held, so the object neither moves nor
+        // loses its pages; the pool has claimed the entry, so nobody else
+        // uses these bytes.
+        unsafe { pages.copy(core.backend(), buffer) };
+    }
+
+    /// Each class is compacted in one go under its lock, with the platform
+    /// atomic: a large class keeps interrupts off for that long (Linux
+    /// instead breaks out when its lock is contended). Largest classes
+    /// first, as Linux does.
+    fn compact(&self, core: &PoolCore<B>) -> usize {
+        let mut pages_freed = 0;
+        for class in self.classes.iter().rev() {
+            let atomic = core.enter_atomic();
+            pages_freed += class.lock(&atomic).compact(core);
+        }
+        pages_freed
+    }
+
+    /// Exact, as Linux's `zs_can_compact`, summed over the classes.
+    fn pages_compactable(&self, core: &PoolCore<B>) -> usize {
+        self.classes
+            .iter()
+            .map(|class| {
+                let atomic = core.enter_atomic();
+                let pages = class.lock(&atomic).compactable_pages();
+                pages
+            })
+            .sum()
+    }
+
+    fn stats(&self, core: &PoolCore<B>) -> LayoutStats {
+        let mut metadata_bytes = core::mem::size_of::<Self>() + self.size_classes.metadata_bytes();
+        let rows: Vec<ClassStats> = self
+            .classes
+            .iter()
+            .map(|class| {
+                let atomic = core.enter_atomic();
+                let state = class.lock(&atomic);
+                metadata_bytes += state.metadata_bytes();
+                state.stats()
+            })
+            .collect();
+        LayoutStats {
+            objects_used: rows.iter().map(|row| row.objects_used).sum(),
+            payload_bytes: rows.iter().map(|row| row.payload_bytes).sum(),
+            freeable: rows.iter().map(|row| row.freeable).sum(),
+            metadata_bytes,
+            detail: LayoutDetail::Linux(rows),
+        }
+    }
+
+    fn check(&self, core: &PoolCore<B>) -> Result<(), InvariantError> {
+        for class in self.classes.iter() {
+            let atomic = core.enter_atomic();
+            let state = class.lock(&atomic);
+            state.check(core).map_err(|error| {
+                let (class, size) = (state.class, state.geometry.size);
+                InvariantError::new(alloc::format!(
+                    "class {class} (size {size}): {}",
+                    error.description
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn walk(&self, core: &PoolCore<B>, visitor: &mut dyn PoolVisitor<B::Page>) {
+        for class in self.classes.iter() {
+            let atomic = core.enter_atomic();
+            let state = class.lock(&atomic);
+            for zspage in 0..state.zspages.len() as u32 {
+                let record = &state.zspages[zspage as usize];
+                if !record.live {
+                    continue;
+                }
+                let pages: Vec<B::Page> = state
+                    .zspage_pages(zspage)
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                visitor.zspage(&ZspageView {
+                    pages: &pages,
+                    pins: record.pins as usize,
+                });
+                let words = state.first_words(core.backend(), zspage);
+                for (object, &word) in words.iter().enumerate() {
+                    let object = object as u16;
+                    if let Some(entry) = state.owner_from_word(zspage, object, word) {
+                        visitor.object(&ObjectView {
+                            entry,
+                            offset: state.object_offset(object),
+                            size: state.geometry.size,
+                            length: core.object_size(entry),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn release_all(&mut self, core: &PoolCore<B>) {
+        for class in self.classes.iter_mut() {
+            class.get_mut().release_all(core);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_round_trips() {
+        let location = Location {
+            class: 254,
+            zspage: 0xdead_beef,
+            object: 4095,
+        };
+        assert_eq!(Location::decode(location.encode()), location);
+    }
+}

@@ -1,0 +1,125 @@
+//! Holes: the free extents freed objects leave, on one free list per size
+//! class.
+//!
+//! ```text
+//!   holes by size class:  16: -   32: (z3,+96)   48: -  ...  208: (z7,+0) (z2,+416)
+//!   non-empty bitmap:     0 1 0 ... 1 ...        one bit per class: finds the next
+//!                                                non-empty list in O(1)
+//!   malloc(n): extent e = n rounded up; take the smallest hole of class(e),
+//!              or of up to `reuse_window` larger classes; the rest of a larger
+//!              hole becomes a smaller hole (or is lost if it cannot hold an object)
+//! ```
+//!
+//! Holes are not merged. A hole entry names its zspage and that zspage's
+//! *generation*: when a zspage dies its generation changes, so its stale
+//! entries are dropped when popped (or swept in bulk once they outnumber
+//! the valid ones).
+
+use super::zspage::PackedState;
+
+/// A free extent of a zspage, on the free list of its size class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hole {
+    pub zspage: u32,
+    /// The zspage's generation when the hole was made.
+    pub generation: u32,
+    pub offset: u32,
+    pub length: u32,
+}
+
+impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
+    /// Size class of a hole (or extent) of `length >= min_object` bytes.
+    pub(crate) fn class_of(&self, length: usize) -> usize {
+        ((length - self.min_object) / self.spacing).min(self.holes.len() - 1)
+    }
+
+    /// Lower bound on the bytes of a hole of class `class`.
+    pub(crate) fn class_size(&self, class: usize) -> usize {
+        self.min_object + class * self.spacing
+    }
+
+    /// Hole entry still describes free bytes of a live zspage.
+    pub(crate) fn is_valid(&self, hole: &Hole) -> bool {
+        let record = &self.zspages[hole.zspage as usize];
+        record.alive && record.generation == hole.generation
+    }
+
+    /// Put `[offset, offset + length)` of `zspage` on its class's free list;
+    /// an extent too small for any object is lost until compaction.
+    pub(crate) fn push_hole(&mut self, zspage: u32, offset: usize, length: usize) {
+        if length < self.min_object {
+            return;
+        }
+        let class = self.class_of(length);
+        let record = &mut self.zspages[zspage as usize];
+        record.holes += 1;
+        record.hole_bytes += length;
+        let hole = Hole {
+            zspage,
+            generation: record.generation,
+            offset: offset as u32,
+            length: length as u32,
+        };
+        self.holes[class].push(hole);
+        self.listed_holes += 1;
+        self.non_empty[class / 64] |= 1 << (class % 64);
+    }
+
+    /// First non-empty hole class in `from..=to`.
+    fn first_non_empty(&self, from: usize, to: usize) -> Option<usize> {
+        let mut class = from;
+        while class <= to {
+            let word = self.non_empty[class / 64] >> (class % 64);
+            if word != 0 {
+                let found = class + word.trailing_zeros() as usize;
+                return (found <= to).then_some(found);
+            }
+            class = (class / 64 + 1) * 64;
+        }
+        None
+    }
+
+    /// Take the smallest hole that fits an extent of `length` bytes, from its
+    /// class or the next `reuse_window` ones, skipping holes of `exclude`.
+    /// Stale entries met on the way are dropped.
+    pub(crate) fn take_hole(&mut self, length: usize, exclude: u32) -> Option<Hole> {
+        let from = self.class_of(length);
+        let to = (from + self.reuse_window).min(self.holes.len() - 1);
+        loop {
+            let class = self.first_non_empty(from, to)?;
+            while let Some(hole) = self.holes[class].pop() {
+                self.listed_holes -= 1;
+                if !self.is_valid(&hole) {
+                    self.stale_holes -= 1;
+                    continue;
+                }
+                let record = &mut self.zspages[hole.zspage as usize];
+                record.holes -= 1;
+                record.hole_bytes -= hole.length as usize;
+                if hole.zspage == exclude {
+                    // The zspage being evacuated: its holes die with it.
+                    continue;
+                }
+                if self.holes[class].is_empty() {
+                    self.non_empty[class / 64] &= !(1 << (class % 64));
+                }
+                return Some(hole);
+            }
+            self.non_empty[class / 64] &= !(1 << (class % 64));
+        }
+    }
+
+    /// Drop every stale hole entry (when they outnumber the valid ones).
+    pub(crate) fn sweep_stale_holes(&mut self) {
+        let mut holes = core::mem::take(&mut self.holes);
+        for (class, list) in holes.iter_mut().enumerate() {
+            list.retain(|hole| self.is_valid(hole));
+            if list.is_empty() {
+                self.non_empty[class / 64] &= !(1 << (class % 64));
+            }
+        }
+        self.holes = holes;
+        self.listed_holes -= self.stale_holes;
+        self.stale_holes = 0;
+    }
+}

@@ -1,0 +1,386 @@
+//! The packed layout's state: zspages filled end to end, and placing and
+//! removing objects.
+//!
+//! ```text
+//!   one packed zspage: up to 16 pages, each taken from the backend when `end` reaches it
+//!
+//!         page 0                     page 1                    page 2        pages 3..15
+//!   +------+---------+----+-----+  +---+-------+----+------+  +-----+.....+ . . . . . . .
+//!   |  o0  |   o1    |hole|  o3 ~  ~o3 |  o4   |hole|  o5  |  | o6  |     :   not yet    :
+//!   +------+---------+----+-----+  +---+-------+----+------+  +-----+.....+   allocated  .
+//!   0                                                               ^                      ^
+//!                                                      end (fill pointer)       capacity
+//!   objects of any size, rounded up to 16 B, end to end; o3 spans pages 0 and 1
+//! ```
+//!
+//! * **Placement** (`place`): a hole that fits ([`super::holes`]), else
+//!   `append` at the open zspage's `end`, allocating the next page when
+//!   `end` crosses into it; when the object does not fit, the open zspage
+//!   is closed (the rest of its last page becomes a hole; the pages it
+//!   never reached are never allocated) and a new one is opened.
+//! * **Owners** are kept out of band: each zspage keeps its live objects in
+//!   a vector of (offset, owner entry); the entry's location records the
+//!   index in that vector, so free is a swap-remove, O(1).
+//! * **Freeing** the last object of a zspage gives all its pages back at once.
+
+use alloc::vec::Vec;
+
+use super::config::PackedConfig;
+use super::holes::Hole;
+use super::Location;
+use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
+use crate::fullness::fullness_group;
+use crate::handle_table::Entry;
+use crate::layout::PoolCore;
+use crate::pages::{ObjectPages, PagePosition};
+
+/// No zspage (the pool has no open zspage).
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// An object in a packed zspage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LiveObject {
+    /// Byte offset in the zspage.
+    pub offset: u32,
+    /// Index of its owner's handle-table entry.
+    pub owner: u32,
+}
+
+/// Bookkeeping of one packed zspage.
+#[derive(Debug, Clone)]
+pub(crate) struct PackedZspage<P> {
+    /// The pages allocated so far: exactly those touched by `[0, end)`.
+    pub pages: Vec<P>,
+    /// Fill pointer: bytes at or past it were never used.
+    pub end: usize,
+    /// Live objects, in no particular order.
+    pub live: Vec<LiveObject>,
+    /// Sum of the rounded lengths of the live objects.
+    pub live_bytes: usize,
+    /// Valid hole entries of this zspage, and their bytes.
+    pub holes: usize,
+    pub hole_bytes: usize,
+    /// Changes when the zspage dies, which invalidates its hole entries.
+    pub generation: u32,
+    /// Objects of this zspage mapped right now: compaction leaves it alone.
+    pub pins: u16,
+    pub alive: bool,
+}
+
+impl<P> PackedZspage<P> {
+    /// Fullness group (Linux's 10% steps) of live bytes over the bytes of
+    /// the pages held.
+    pub(crate) fn group(&self) -> usize {
+        fullness_group(self.live_bytes, self.pages.len() * PAGE_SIZE)
+    }
+}
+
+/// The whole state of the packed layout, behind its one lock.
+pub(crate) struct PackedState<P> {
+    /// Rounding unit (the class spacing) and smallest extent.
+    pub spacing: usize,
+    pub min_object: usize,
+    /// Capacity of a zspage in bytes.
+    pub capacity: usize,
+    pub reuse_window: usize,
+    pub zspages: Vec<PackedZspage<P>>,
+    /// Records of dead zspages, for reuse.
+    pub dead: Vec<u32>,
+    /// The zspage new objects are appended to, or `NONE`.
+    pub open: u32,
+    /// One free list of holes per size class, and a bitmap of non-empty ones.
+    pub holes: Vec<Vec<Hole>>,
+    pub non_empty: Vec<u64>,
+    /// Entries on all hole lists, and those of them whose zspage died
+    /// (dropped lazily).
+    pub listed_holes: usize,
+    pub stale_holes: usize,
+    /// Counters over all zspages.
+    pub live_zspages: usize,
+    pub pages: usize,
+    pub objects: usize,
+    pub live_bytes: usize,
+    /// Sum of the payload lengths given to malloc.
+    pub payload_bytes: usize,
+    /// Pages taken before an evacuation starts, so that compaction never
+    /// fails half-way (empty outside `evacuate`).
+    pub reserve: Vec<P>,
+}
+
+impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
+    pub(crate) fn new(config: &PackedConfig) -> Self {
+        let classes = (PAGE_SIZE - config.min_object_size) / config.class_spacing + 1;
+        PackedState {
+            spacing: config.class_spacing,
+            min_object: config.min_object_size,
+            capacity: config.max_pages_per_zspage * PAGE_SIZE,
+            reuse_window: config.reuse_window,
+            zspages: Vec::new(),
+            dead: Vec::new(),
+            open: NONE,
+            holes: (0..classes).map(|_| Vec::new()).collect(),
+            non_empty: alloc::vec![0; classes.div_ceil(64)],
+            listed_holes: 0,
+            stale_holes: 0,
+            live_zspages: 0,
+            pages: 0,
+            objects: 0,
+            live_bytes: 0,
+            payload_bytes: 0,
+            reserve: Vec::new(),
+        }
+    }
+
+    /// Bytes an object of `length` payload bytes occupies.
+    pub(crate) fn extent(&self, length: usize) -> usize {
+        length.max(self.min_object).next_multiple_of(self.spacing)
+    }
+
+    /// Where byte `offset` of `zspage` lives.
+    pub(crate) fn position(&self, zspage: u32, offset: usize) -> PagePosition<P> {
+        PagePosition {
+            page: self.zspages[zspage as usize].pages[offset / PAGE_SIZE],
+            offset: offset % PAGE_SIZE,
+        }
+    }
+
+    /// Byte offset of the object at `location` in its zspage.
+    pub(crate) fn offset_of(&self, location: Location) -> usize {
+        location.unit as usize * self.spacing
+    }
+
+    /// Where the first `length` bytes of the object at `location` are.
+    pub(crate) fn payload_pages(&self, location: Location, length: usize) -> ObjectPages<P> {
+        let pages = &self.zspages[location.zspage as usize].pages;
+        ObjectPages::locate(self.offset_of(location), length, |index| pages[index])
+    }
+
+    // ----- zspages ------------------------------------------------------------
+
+    /// A record for a new zspage (no pages yet).
+    fn new_zspage(&mut self) -> u32 {
+        self.live_zspages += 1;
+        if let Some(zspage) = self.dead.pop() {
+            self.zspages[zspage as usize].alive = true;
+            return zspage;
+        }
+        let zspage = self.zspages.len() as u32;
+        assert!(zspage < NONE, "zspage table full");
+        self.zspages.push(PackedZspage {
+            pages: Vec::new(),
+            end: 0,
+            live: Vec::new(),
+            live_bytes: 0,
+            holes: 0,
+            hole_bytes: 0,
+            generation: 0,
+            pins: 0,
+            alive: true,
+        });
+        zspage
+    }
+
+    /// Give back the pages of an empty, unpinned zspage. Returns how many.
+    pub(crate) fn destroy_zspage<B: Backend<Page = P>>(
+        &mut self,
+        core: &PoolCore<B>,
+        zspage: u32,
+    ) -> usize {
+        let record = &mut self.zspages[zspage as usize];
+        debug_assert!(record.alive && record.live.is_empty() && record.pins == 0);
+        let freed = record.pages.len();
+        for page in record.pages.drain(..) {
+            // SAFETY: the page belonged to this zspage, which is empty and
+            // unpinned, so nothing maps or references it any more.
+            unsafe { core.free_page(page) };
+        }
+        self.stale_holes += record.holes;
+        record.holes = 0;
+        record.hole_bytes = 0;
+        record.end = 0;
+        record.live_bytes = 0;
+        record.generation = record.generation.wrapping_add(1);
+        record.alive = false;
+        record.live = Vec::new();
+        self.dead.push(zspage);
+        self.live_zspages -= 1;
+        self.pages -= freed;
+        if zspage == self.open {
+            self.open = NONE;
+        }
+        let valid = self.listed_holes - self.stale_holes;
+        if self.stale_holes > 64 && self.stale_holes > valid {
+            self.sweep_stale_holes();
+        }
+        freed
+    }
+
+    /// Give back every page (pool teardown).
+    pub(crate) fn release_all<B: Backend<Page = P>>(&mut self, core: &PoolCore<B>) {
+        for record in &mut self.zspages {
+            for page in record.pages.drain(..) {
+                // SAFETY: the pool is being dropped: no handle can reach the
+                // page and no window is open (windows borrow the pool).
+                unsafe { core.free_page(page) };
+            }
+        }
+        self.pages = 0;
+    }
+
+    /// Reserve room for an extent of `length` bytes at the open zspage,
+    /// allocating the pages it needs first, so that on failure nothing
+    /// changed. Returns (zspage, offset, pages added).
+    fn append<B: Backend<Page = P>>(
+        &mut self,
+        core: &PoolCore<B>,
+        length: usize,
+    ) -> Result<(u32, usize, usize), OutOfPages> {
+        let fits =
+            self.open != NONE && self.zspages[self.open as usize].end + length <= self.capacity;
+        let (start, held) = if fits {
+            let record = &self.zspages[self.open as usize];
+            (record.end, record.pages.len())
+        } else {
+            (0, 0)
+        };
+        let needed = (start + length).div_ceil(PAGE_SIZE);
+        let mut new_pages: [Option<P>; 2] = [None; 2];
+        for index in 0..needed - held {
+            let page = self.reserve.pop().map_or_else(|| core.alloc_page(), Ok);
+            match page {
+                Ok(page) => new_pages[index] = Some(page),
+                Err(error) => {
+                    for page in new_pages.iter().flatten() {
+                        // SAFETY: just allocated for the pool, never mapped,
+                        // dropped from our hands.
+                        unsafe { core.free_page(*page) };
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        if !fits {
+            self.close_open();
+            self.open = self.new_zspage();
+        }
+        let added = needed - held;
+        let record = &mut self.zspages[self.open as usize];
+        record.pages.extend(new_pages.iter().flatten());
+        record.end = start + length;
+        self.pages += added;
+        Ok((self.open, start, added))
+    }
+
+    /// Close the open zspage: the rest of its last page becomes a hole, and
+    /// the pages it never reached are never allocated.
+    fn close_open(&mut self) {
+        if self.open == NONE {
+            return;
+        }
+        let zspage = self.open;
+        self.open = NONE;
+        let end = self.zspages[zspage as usize].end;
+        let page_end = end.next_multiple_of(PAGE_SIZE);
+        self.zspages[zspage as usize].end = page_end;
+        self.push_hole(zspage, end, page_end - end);
+    }
+
+    /// Find room for an extent: a hole (not of `exclude`), else the open
+    /// zspage. Returns (zspage, offset, pages added).
+    pub(crate) fn place<B: Backend<Page = P>>(
+        &mut self,
+        core: &PoolCore<B>,
+        length: usize,
+        exclude: u32,
+    ) -> Result<(u32, usize, usize), OutOfPages> {
+        if let Some(hole) = self.take_hole(length, exclude) {
+            let leftover = hole.length as usize - length;
+            let offset = hole.offset as usize;
+            self.push_hole(hole.zspage, offset + length, leftover);
+            return Ok((hole.zspage, offset, 0));
+        }
+        self.append(core, length)
+    }
+
+    // ----- objects ----------------------------------------------------------
+
+    /// Record a live object placed at (zspage, offset); returns its location.
+    pub(crate) fn add_object(
+        &mut self,
+        zspage: u32,
+        offset: usize,
+        length: usize,
+        owner: Entry,
+    ) -> Location {
+        let record = &mut self.zspages[zspage as usize];
+        let index = record.live.len();
+        record.live.push(LiveObject {
+            offset: offset as u32,
+            owner: owner.index(),
+        });
+        record.live_bytes += length;
+        self.objects += 1;
+        self.live_bytes += length;
+        Location {
+            index: index as u16,
+            zspage,
+            unit: (offset / self.spacing) as u16,
+        }
+    }
+
+    /// Forget the live object at `location` (swap-remove, fixing the
+    /// location of the object moved into its place). Returns its offset.
+    pub(crate) fn remove_object<B: Backend<Page = P>>(
+        &mut self,
+        core: &PoolCore<B>,
+        location: Location,
+        length: usize,
+    ) -> usize {
+        let record = &mut self.zspages[location.zspage as usize];
+        let index = location.index as usize;
+        let removed = record.live.swap_remove(index);
+        record.live_bytes -= length;
+        if let Some(moved) = record.live.get(index).copied() {
+            let moved_location = Location {
+                index: index as u16,
+                zspage: location.zspage,
+                unit: (moved.offset as usize / self.spacing) as u16,
+            };
+            core.set_location(Entry::from_index(moved.owner), moved_location.encode());
+        }
+        self.objects -= 1;
+        self.live_bytes -= length;
+        removed.offset as usize
+    }
+
+    /// Allocate an object of `length` bytes for `owner`. Returns its location.
+    pub(crate) fn allocate<B: Backend<Page = P>>(
+        &mut self,
+        core: &PoolCore<B>,
+        owner: Entry,
+        length: usize,
+    ) -> Result<Location, OutOfPages> {
+        let extent = self.extent(length);
+        let (zspage, offset, _) = self.place(core, extent, NONE)?;
+        self.payload_bytes += length;
+        Ok(self.add_object(zspage, offset, extent, owner))
+    }
+
+    /// Free the object at `location`.
+    pub(crate) fn free<B: Backend<Page = P>>(
+        &mut self,
+        core: &PoolCore<B>,
+        location: Location,
+        length: usize,
+    ) {
+        let extent = self.extent(length);
+        let offset = self.remove_object(core, location, extent);
+        self.payload_bytes -= length;
+        let zspage = location.zspage;
+        if self.zspages[zspage as usize].live.is_empty() {
+            self.destroy_zspage(core, zspage);
+            return;
+        }
+        self.push_hole(zspage, offset, extent);
+    }
+}
