@@ -239,20 +239,23 @@ pub fn measure_mapping<B: Backend>(
     for _ in 0..RUNS {
         read_only.push(time_pass(clock, count, || {
             for handle in &handles {
-                let window = mapper.map(handle, ReadOnly).expect("not mapped");
-                black_box(window[0]);
+                mapper
+                    .map(handle, ReadOnly, |window| black_box(window[0]))
+                    .expect("not mapped");
             }
         }));
         write_only.push(time_pass(clock, count, || {
             for handle in &handles {
-                let mut window = mapper.map(handle, WriteOnly).expect("not mapped");
-                window[0] = black_box(1);
+                mapper
+                    .map(handle, WriteOnly, |window| window[0] = black_box(1))
+                    .expect("not mapped");
             }
         }));
         read_write.push(time_pass(clock, count, || {
             for handle in &handles {
-                let mut window = mapper.map(handle, ReadWrite).expect("not mapped");
-                window[0] = black_box(window[0]);
+                mapper
+                    .map(handle, ReadWrite, |window| window[0] = black_box(window[0]))
+                    .expect("not mapped");
             }
         }));
     }

@@ -16,6 +16,8 @@
 //! - Part 4, speed in cycles: store write/read split into compression and
 //!   allocator time, malloc/free and map/unmap for ours and the baselines.
 //!
+//! - Part 5, interrupts-off windows per zsmalloc operation (`windows.rs`).
+//!
 //! Tables are printed for people and `BENCH-RESULT {json}` lines for tools.
 
 use crate::high_order::HighOrderPages;
@@ -62,6 +64,7 @@ pub fn run(corpus: &[u8]) {
     let speed_corpus = &corpus[..corpus.len().min(SPEED_PAGES * PAGE_SIZE)];
     let speed_workload = Workload::from_pages(speed_corpus).expect("a prefix of whole pages");
     speed_in_qemu(speed_corpus, &speed_workload);
+    crate::windows::run(&workload);
 }
 
 /// One row of part 3.

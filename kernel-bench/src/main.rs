@@ -1,6 +1,6 @@
 //! The benchmark kernel: the in-QEMU half of `./run-qemu.sh bench`.
 //!
-//! It boots like the demo kernel, then runs the benchmark's parts 3 and 4 on
+//! It boots like the demo kernel, then runs the benchmark's parts 3 to 5 on
 //! the page corpus the host hands over as the ramdisk, and exits QEMU. It is
 //! a kernel of its own so that the teaching kernel does not link the
 //! benchmark's baselines (zbud, slab, the ideal allocator) and experiments.
@@ -10,6 +10,8 @@
 //!                                  frames, or contiguous blocks: high_order.rs)
 //!                                  part 4: speed in cycles, ours and the baselines
 //!                                  (the `bench` crate's experiments, on real frames)
+//!                  windows.rs      part 5: the longest interrupts-off window of each
+//!                                  zsmalloc operation
 //! ```
 #![no_std]
 #![no_main]
@@ -18,6 +20,7 @@ extern crate alloc;
 
 mod benchmark;
 mod high_order;
+mod windows;
 
 use bootloader_api::{entry_point, BootInfo};
 use core::panic::PanicInfo;

@@ -179,14 +179,15 @@ fn no_timer_interrupt_inside_a_map_window() {
         let size = 1 + (round * 997) % PAGE_SIZE;
         let handle = pool.malloc(size).expect("memory");
         let mut mapper = pool.mapper();
-        {
-            let mut window = mapper.map(&handle, zsmalloc::WriteOnly).expect("map");
-            window.fill(round as u8);
-        }
-        {
-            let window = mapper.map(&handle, zsmalloc::ReadOnly).expect("map");
-            assert!(window.iter().all(|&byte| byte == round as u8));
-        }
+        mapper
+            .map(&handle, zsmalloc::WriteOnly, |window| {
+                window.fill(round as u8)
+            })
+            .expect("map");
+        let intact = mapper.map(&handle, zsmalloc::ReadOnly, |window| {
+            window.iter().all(|&byte| byte == round as u8)
+        });
+        assert_eq!(intact, Ok(true));
         handles.push(handle);
         if handles.len() > 64 {
             pool.free(handles.remove(0));
@@ -225,16 +226,17 @@ fn spanning_objects_are_mapped_in_place_on_highmem() {
     for round in 0..8usize {
         let size = 3000;
         let handle = pool.malloc(size).expect("memory");
-        {
-            let mut window = mapper.map(&handle, zsmalloc::WriteOnly).expect("map");
-            assert!(
-                window.is_in_place(),
-                "size {size}: HIGHMEM pairs map in place"
-            );
-            for (index, byte) in window.iter_mut().enumerate() {
-                *byte = (index * 31 + round) as u8;
-            }
-        }
+        mapper
+            .map(&handle, zsmalloc::WriteOnly, |window| {
+                assert!(
+                    window.is_in_place(),
+                    "size {size}: HIGHMEM pairs map in place"
+                );
+                for (index, byte) in window.iter_mut().enumerate() {
+                    *byte = (index * 31 + round) as u8;
+                }
+            })
+            .expect("map");
         let mut copy = alloc::vec![0u8; size];
         pool.read(&handle, &mut copy).expect("read");
         assert!(copy
@@ -256,7 +258,7 @@ fn spanning_objects_are_mapped_in_place_on_highmem() {
 crate::kernel_test!(spanning_objects_are_mapped_in_place_on_highmem);
 
 /// Linux 6.15's access API on HIGHMEM frames: `Pool::write` lands in the
-/// frames, and `read_begin` reads an object spanning two pages in place
+/// frames, and `read_with` reads an object spanning two pages in place
 /// (two adjacent kmap slots), with interrupts off only while it does.
 fn current_access_api_on_highmem() {
     let pool = Pool::with_config(
@@ -270,12 +272,12 @@ fn current_access_api_on_highmem() {
         let handle = pool.malloc(3000).expect("memory");
         let data: Vec<u8> = (0..3000).map(|index| (index * 7 + round) as u8).collect();
         assert_eq!(pool.write(&handle, &data), Ok(3000));
-        {
-            let read = pool.read_begin(&handle, &mut local_copy).expect("read");
+        pool.read_with(&handle, &mut local_copy, |read| {
             assert!(read.is_in_place(), "HIGHMEM objects are read in place");
             assert!(!x86_64::instructions::interrupts::are_enabled());
             assert!(read[..] == data[..], "round {round}");
-        }
+        })
+        .expect("read");
         assert!(x86_64::instructions::interrupts::are_enabled());
         pool.free(handle);
     }

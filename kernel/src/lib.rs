@@ -32,7 +32,8 @@
 //!   interrupts         IDT, exception handlers, the fault hook
 //!     ├─ pic           the 8259 pair, remapped to vectors 32..47
 //!     ├─ timer         the PIT: ticks and the tick observer
-//!     └─ atomic        atomic sections: interrupts off, nested in any order, measured
+//!     ├─ atomic        atomic sections: interrupts off, nested in any order, measured
+//!     └─ window_lengths  the histogram of their lengths (log2 buckets of cycles)
 //!   tsc                the cycle counter, calibrated against the PIT
 //!   boot_options       key=value options from fw_cfg (their format: crate boot-options)
 //!   memory             LOWMEM and HIGHMEM, like a 32-bit Linux kernel

@@ -150,7 +150,9 @@ fn map_benches(rows: &mut Vec<Row>, allocator: &'static str, config: Config) {
     let mut in_page = None;
     let mut spanning = None;
     for handle in &handles {
-        let in_place = mapper.map(handle, ReadOnly).unwrap().is_in_place();
+        let in_place = mapper
+            .map(handle, ReadOnly, |window| window.is_in_place())
+            .unwrap();
         if in_place && in_page.is_none() {
             in_page = Some(handle);
         }
@@ -163,16 +165,21 @@ fn map_benches(rows: &mut Vec<Row>, allocator: &'static str, config: Config) {
         ("spanning", spanning.unwrap()),
     ] {
         let read_only = measure(BUDGET, || {
-            let window = mapper.map(handle, ReadOnly).unwrap();
-            black_box(window[0]);
+            mapper
+                .map(handle, ReadOnly, |window| black_box(window[0]))
+                .unwrap();
         });
         let write_only = measure(BUDGET, || {
-            let mut window = mapper.map(handle, WriteOnly).unwrap();
-            window[0] = black_box(1);
+            mapper
+                .map(handle, WriteOnly, |window| window[0] = black_box(1))
+                .unwrap();
         });
         let read_write = measure(BUDGET, || {
-            let mut window = mapper.map(handle, ReadWrite).unwrap();
-            window[0] = black_box(window[0].wrapping_add(1));
+            mapper
+                .map(handle, ReadWrite, |window| {
+                    window[0] = black_box(window[0].wrapping_add(1))
+                })
+                .unwrap();
         });
         for (mode, ns) in [("RO", read_only), ("WO", write_only), ("RW", read_write)] {
             rows.push(Row {

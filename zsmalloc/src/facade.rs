@@ -27,18 +27,34 @@
 //! the object's pages.
 //!
 //! Handles are raw `u64`s and every one is validated: a forged, stale or
-//! already-freed handle is an error, never a memory access. A [`ZsPool`]
-//! has one window (classic map or current read) open at a time, as one CPU
-//! in Linux. The slice a window returns borrows the pool mutably, so it
-//! cannot outlive the window: closing it needs the pool again.
+//! already-freed handle, or one of another pool, is an error, never a
+//! memory access. A [`ZsPool`] has one window (classic map or current read)
+//! open at a time, as one CPU in Linux. The slice a window returns borrows
+//! the pool mutably, so it cannot outlive the window: closing it needs the
+//! pool again.
+//!
+//! Unlike the safe API's windows ([`crate::window`]), a facade window stays
+//! open *between* two calls, and Rust cannot force the second call to
+//! happen: a `ZsPool` can be forgotten (`mem::forget`) with a window open.
+//! So a facade window holds no atomic section and no backend mapping
+//! between the calls: `zs_map_object` copies the object into the pool's
+//! buffer (not for `ZS_MM_WO`) and `zs_unmap_object` copies it back (not
+//! for `ZS_MM_RO`); `zs_obj_read_begin` always copies into `local_copy`.
+//! What the window does hold is the object's MAPPED mark and a pin, so
+//! that the object cannot be freed, mapped, written or moved meanwhile; on
+//! a forgotten pool they only keep an object of a leaked pool in place. The copies are
+//! what Linux does for objects spanning two pages; the safe API maps in
+//! place.
 
 use alloc::boxed::Box;
 use core::fmt;
 
 use crate::backend::{Backend, PAGE_SIZE};
 use crate::handle::HandleError;
+use crate::handle_table::Entry;
+use crate::pages::{ObjectPages, PayloadBuffer};
 use crate::pool::Pool;
-use crate::window::{new_bounce_buffer, MapMode, Window};
+use crate::window::{new_bounce_buffer, MapMode};
 
 /// A raw handle; 0 means "no object".
 pub type ZsHandle = u64;
@@ -90,20 +106,22 @@ impl fmt::Display for ZsError {
     }
 }
 
-/// The one window a facade pool may have open.
-enum OpenWindow<B: Backend> {
-    /// `zs_map_object`: a classic window (its bounce buffer is the pool's).
-    Map(Window<B>),
-    /// `zs_obj_read_begin`: an in-place read, or `None` when the object was
-    /// copied into the caller's buffer and nothing is held.
-    Read(Option<Window<B>>),
+/// The one window a facade pool may have open: the object it claimed
+/// (MAPPED) and pinned, and how it was opened.
+struct OpenWindow<P> {
+    handle: ZsHandle,
+    entry: Entry,
+    pages: ObjectPages<P>,
+    /// `Some(mode)`: `zs_map_object` (the bytes are in the pool's buffer);
+    /// `None`: `zs_obj_read_begin` (in the caller's local copy).
+    map: Option<MapMode>,
 }
 
 /// A pool plus the state of its one window.
 pub struct ZsPool<B: Backend> {
     pool: Pool<B>,
     bounce: Box<[u8]>,
-    open: Option<(ZsHandle, OpenWindow<B>)>,
+    open: Option<OpenWindow<B::Page>>,
 }
 
 impl<B: Backend> ZsPool<B> {
@@ -120,14 +138,48 @@ impl<B: Backend> ZsPool<B> {
         }
     }
 
-    /// Close whatever window is open.
-    fn close(&mut self, window: OpenWindow<B>) {
-        match window {
-            OpenWindow::Map(window) | OpenWindow::Read(Some(window)) => {
-                self.pool.close_window(window, &self.bounce)
-            }
-            OpenWindow::Read(None) => {}
+    /// Open a window on the object `handle` names: claim it (MAPPED), pin
+    /// it, and copy it into `destination` unless `copy_in` is false.
+    fn open_window(
+        pool: &Pool<B>,
+        handle: ZsHandle,
+        destination: &mut [u8],
+        copy_in: bool,
+        map: Option<MapMode>,
+    ) -> Result<OpenWindow<B::Page>, ZsError> {
+        let core = pool.core();
+        let claimed = core.entries().claim_for_mapping(handle)?;
+        let pages = pool.layout().pin(core, claimed.entry, claimed.length);
+        if copy_in {
+            let buffer = PayloadBuffer::Into(&mut destination[..pages.length]);
+            let atomic = core.enter_atomic();
+            // SAFETY: the object is pinned and MAPPED: its pages stay
+            // allocated, it does not move, and this window has exclusive
+            // access to its bytes; the copy maps inside the atomic section.
+            unsafe { pages.copy(core.backend(), buffer) };
+            drop(atomic);
         }
+        Ok(OpenWindow {
+            handle,
+            entry: claimed.entry,
+            pages,
+            map,
+        })
+    }
+
+    /// Close a window: copy the buffer back for a writable map, then unpin
+    /// and release the object.
+    fn close(&mut self, window: OpenWindow<B::Page>) {
+        let core = self.pool.core();
+        if window.map.is_some_and(|mode| mode != MapMode::ReadOnly) {
+            let buffer = PayloadBuffer::From(&self.bounce[..window.pages.length]);
+            let atomic = core.enter_atomic();
+            // SAFETY: as in `open_window`: still pinned and MAPPED.
+            unsafe { window.pages.copy(core.backend(), buffer) };
+            drop(atomic);
+        }
+        self.pool.layout().unpin(core, window.entry);
+        core.entries().release_mapping(window.entry);
     }
 }
 
@@ -140,7 +192,7 @@ impl<B: Backend> From<Pool<B>> for ZsPool<B> {
 
 impl<B: Backend> Drop for ZsPool<B> {
     fn drop(&mut self) {
-        if let Some((_, window)) = self.open.take() {
+        if let Some(window) = self.open.take() {
             self.close(window);
         }
     }
@@ -174,9 +226,11 @@ pub fn zs_free<B: Backend>(pool: &ZsPool<B>, handle: ZsHandle) -> Result<(), ZsE
     Ok(pool.pool.free_raw(handle)?)
 }
 
-/// Open the pool's window on an object (classic generation); the bytes
-/// stay valid until `zs_unmap_object`. Errors: bad handle, a window
-/// already open.
+/// Open the pool's window on an object (classic generation): its bytes,
+/// copied into the pool's buffer (not for `ZS_MM_WO`, whose initial bytes
+/// are unspecified); they stay valid until `zs_unmap_object`, which copies
+/// them back (not for `ZS_MM_RO`). Errors: bad handle, a window already
+/// open.
 pub fn zs_map_object<B: Backend>(
     pool: &mut ZsPool<B>,
     handle: ZsHandle,
@@ -185,21 +239,18 @@ pub fn zs_map_object<B: Backend>(
     if pool.open.is_some() {
         return Err(ZsError::AlreadyMapped);
     }
-    let window = pool.pool.open_window(handle, mode, &mut pool.bounce)?;
-    let pointer = window.pointer(&mut pool.bounce);
-    let length = window.len();
-    pool.open = Some((handle, OpenWindow::Map(window)));
-    // SAFETY: the window's bytes stay mapped (or in our bounce buffer) until
-    // `zs_unmap_object`, which needs `&mut pool` and so ends this borrow
-    // first; the object is marked MAPPED, giving exclusive access.
-    Ok(unsafe { core::slice::from_raw_parts_mut(pointer.as_ptr(), length) })
+    let copy_in = mode != MapMode::WriteOnly;
+    let window = ZsPool::open_window(&pool.pool, handle, &mut pool.bounce, copy_in, Some(mode))?;
+    let length = window.pages.length;
+    pool.open = Some(window);
+    Ok(&mut pool.bounce[..length])
 }
 
 /// Close the window `zs_map_object` opened on `handle`.
 pub fn zs_unmap_object<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Result<(), ZsError> {
     match pool.open.take() {
-        Some((open_handle, OpenWindow::Map(window))) if open_handle == handle => {
-            pool.pool.close_window(window, &pool.bounce);
+        Some(window) if window.handle == handle && window.map.is_some() => {
+            pool.close(window);
             Ok(())
         }
         other => {
@@ -209,9 +260,9 @@ pub fn zs_unmap_object<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Re
     }
 }
 
-/// Start reading an object (current generation): its bytes in place, or
-/// copied into `local_copy`; valid until `zs_obj_read_end`. Errors: bad
-/// handle, a window already open.
+/// Start reading an object (current generation): its bytes, copied into
+/// `local_copy`; valid until `zs_obj_read_end`, and the object cannot be
+/// freed or written until then. Errors: bad handle, a window already open.
 pub fn zs_obj_read_begin<'a, B: Backend>(
     pool: &'a mut ZsPool<B>,
     handle: ZsHandle,
@@ -220,29 +271,16 @@ pub fn zs_obj_read_begin<'a, B: Backend>(
     if pool.open.is_some() {
         return Err(ZsError::AlreadyMapped);
     }
-    let window = pool
-        .pool
-        .open_window(handle, MapMode::ReadOnly, &mut local_copy[..])?;
-    let length = window.len();
-    if !window.is_in_place() {
-        // Copied: nothing needs to stay pinned, mapped or atomic.
-        pool.pool.close_window(window, &local_copy[..]);
-        pool.open = Some((handle, OpenWindow::Read(None)));
-        let local_copy: &'a [u8; PAGE_SIZE] = local_copy;
-        return Ok(&local_copy[..length]);
-    }
-    let pointer = window.pointer(&mut []);
-    pool.open = Some((handle, OpenWindow::Read(Some(window))));
-    // SAFETY: the object's page (or pair) stays mapped until
-    // `zs_obj_read_end`, which needs `&mut pool` and so ends this borrow
-    // first; the MAPPED mark excludes writers.
-    Ok(unsafe { core::slice::from_raw_parts(pointer.as_ptr(), length) })
+    let window = ZsPool::open_window(&pool.pool, handle, &mut local_copy[..], true, None)?;
+    let length = window.pages.length;
+    pool.open = Some(window);
+    Ok(&local_copy[..length])
 }
 
 /// End the read `zs_obj_read_begin` started on `handle`.
 pub fn zs_obj_read_end<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Result<(), ZsError> {
     match pool.open.take() {
-        Some((open_handle, window @ OpenWindow::Read(_))) if open_handle == handle => {
+        Some(window) if window.handle == handle && window.map.is_none() => {
             pool.close(window);
             Ok(())
         }
@@ -254,8 +292,8 @@ pub fn zs_obj_read_end<B: Backend>(pool: &mut ZsPool<B>, handle: ZsHandle) -> Re
 }
 
 /// Copy `data` into the start of an object (current generation), straight
-/// into its pages. Errors: bad handle, object mapped, `data` longer than
-/// the object.
+/// into its pages. Errors: bad handle, object mapped (or being read),
+/// `data` longer than the object.
 pub fn zs_obj_write<B: Backend>(
     pool: &ZsPool<B>,
     handle: ZsHandle,
@@ -268,8 +306,7 @@ pub fn zs_obj_write<B: Backend>(
             given: data.len(),
         });
     }
-    pool.pool
-        .copy_object(handle, crate::pages::PayloadBuffer::From(data))?;
+    pool.pool.copy_object(handle, PayloadBuffer::From(data))?;
     Ok(())
 }
 

@@ -43,6 +43,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backend::{Backend, OutOfPages};
 use crate::check::InvariantError;
+pub use crate::handle_table::LOCATION_BITS;
 use crate::handle_table::{Entry, HandleTable};
 use crate::pages::{ObjectPages, PayloadBuffer};
 use crate::stats::LayoutStats;
@@ -53,9 +54,10 @@ use crate::sync::AtomicSection;
 /// The pool calls these methods with a valid entry, already checked and
 /// claimed: `free` and `pin` never race with another `free` or `pin` of
 /// the same object. Sizes are in `1..=PAGE_SIZE`. The pool holds none of the
-/// layout's locks during a call; it may have an atomic section open (it
-/// does around `allocate`, `free`, `copy`, `pin` and `unpin`), so a layout
-/// enters its own, nested, sections wherever it locks or maps.
+/// layout's locks during a call, and opens no atomic section around
+/// `allocate`, `free`, `copy` or `compact`: a layout enters its own short
+/// sections wherever it locks or maps, and allocates pages and heap memory
+/// outside them. `pin` and `unpin` run inside the window's own section.
 ///
 /// # Safety
 ///
@@ -219,7 +221,10 @@ impl<B: Backend> PoolCore<B> {
     }
 
     /// Record where the object of `entry` lives, in the layout's own
-    /// encoding.
+    /// encoding: a word below `1 << LOCATION_BITS` (the table panics on a
+    /// wider one). Only the entry's location bits change, atomically, so a
+    /// move never disturbs a racing claim of the entry. Call it under the
+    /// lock that guards the object's place.
     #[inline]
     pub fn set_location(&self, entry: Entry, location: u64) {
         self.entries.set_location(entry, location);

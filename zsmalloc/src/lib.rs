@@ -17,20 +17,20 @@
 //! let pool = Pool::with_config("zram0", HighmemBackend::new(), Config::linux(8)).unwrap();
 //! // zs_malloc
 //! let handle = pool.malloc(256).expect("a page is available");
-//! {
-//!     // zs_map_object(..., ZS_MM_RW): a window on exactly 256 bytes
-//!     let mut mapper = pool.mapper();
-//!     let mut window = mapper.map(&handle, ReadWrite).expect("not mapped yet");
-//!     window.copy_from_slice(&[0xAB; 256]);
-//!     // zs_unmap_object: dropping the window
-//! }
+//! // zs_map_object(..., ZS_MM_RW): a window on exactly 256 bytes, open
+//! // while the closure runs; zs_unmap_object when it returns
 //! let mut mapper = pool.mapper();
-//! assert!(mapper.map(&handle, ReadOnly).unwrap().iter().all(|&b| b == 0xAB));
+//! mapper
+//!     .map(&handle, ReadWrite, |window| window.copy_from_slice(&[0xAB; 256]))
+//!     .expect("not mapped yet");
+//! let all_ab = mapper.map(&handle, ReadOnly, |window| window.iter().all(|&b| b == 0xAB));
+//! assert_eq!(all_ab, Ok(true));
 //! drop(mapper);
 //! // zs_obj_write and zs_obj_read_begin/end, Linux 6.15's access API
 //! pool.write(&handle, &[0xCD; 256]).unwrap();
 //! let mut local_copy = [0; zsmalloc::PAGE_SIZE];
-//! assert!(pool.read_begin(&handle, &mut local_copy).unwrap().iter().all(|&b| b == 0xCD));
+//! let all_cd = pool.read_with(&handle, &mut local_copy, |bytes| bytes.iter().all(|&b| b == 0xCD));
+//! assert_eq!(all_cd, Ok(true));
 //! // zs_free
 //! pool.free(handle);
 //! assert_eq!(pool.total_pages(), 0);
@@ -88,11 +88,19 @@
 //! handle table, and the entry says where the object is now:
 //!
 //! ```text
-//!   Handle (generation | entry) ──> entry: (class, zspage, object) ──> bytes in a zspage
-//!                                          ^ rewritten when compaction moves the object
+//!   Handle (pool tag | generation | entry) ──> entry: one u64 ──> bytes in a zspage
+//!                                              generation, flags, length,
+//!                                              location (class, zspage, object)
+//!                                              ^ rewritten when compaction moves the object
 //! ```
 //!
-//! A freed entry's generation changes, so a stale raw handle is refused.
+//! An entry is 8 bytes and one atomic word. A handle validates only when
+//! its pool tag, its generation and the entry's *allocated* flag agree:
+//! a handle of another pool, a stale one (every free bumps the generation)
+//! or one guessed before `malloc` has placed its object is refused, and
+//! every claim (free, map, copy) is one compare-and-swap, so raw calls
+//! racing on other threads cannot reach an object their handle does not
+//! name. [`handle_table`] shows the bit layout and the entry's life.
 //!
 //! ## 4. Access: map windows and reads ([`mapping`], [`read`], [`window`])
 //!
@@ -104,10 +112,17 @@
 //! buffer (not copied in for [`WriteOnly`], not copied back for
 //! [`ReadOnly`]). The platform is atomic while a window is open. No lock is
 //! held: the window *pins* its object instead, so the same thread may still
-//! `malloc` and `free`. A mapped object cannot be freed.
+//! `malloc` and `free`. A mapped object cannot be freed: the window borrows
+//! its handle.
+//!
+//! A window is open exactly while a closure runs
+//! (`mapper.map(&handle, ReadWrite, |window| ...)`), not while a value
+//! lives: Rust lets safe code forget a value without running its
+//! destructor, and a forgotten window would leave interrupts off for good.
+//! [`window`] explains the design.
 //!
 //! Linux 6.15 replaced that pair with `zs_obj_read_begin`/`_end` and
-//! `zs_obj_write`: [`Pool::read_begin`] reads in place or from the caller's
+//! `zs_obj_write`: [`Pool::read_with`] reads in place or from the caller's
 //! copy, holding nothing in the second case, and [`Pool::write`] copies
 //! straight into the object. [`read`] explains why Linux changed.
 //!
@@ -181,22 +196,29 @@
 //! kernel; [`sync`]), at most one at a time; so one CPU cannot deadlock on
 //! itself, even inside a map window. Atomic sections nest and may end in
 //! any order: the platform restores interrupts only when the last one ends.
+//! The pool itself opens no atomic section around a layout's `allocate`,
+//! `free` or `compact`: each lock is held in its own short section, and
+//! memory (pages, heap) is allocated outside sections, so that interrupts
+//! are never off for work that grows with the pool.
 //!
 //! ## API shape notes
 //!
 //! * The map mode is a type ([`ReadOnly`], [`WriteOnly`], [`ReadWrite`]):
 //!   `mapper.map(&handle, ReadWrite)`; only writable windows are `DerefMut`.
 //!   [`MapMode`] is the run-time form used by the facade.
-//! * One window per mapper (borrowing); in the whole program only one window
-//!   at a time holds an in-place backend mapping, others use their bounce
-//!   buffer, so that mappings stay LIFO whatever order windows are closed in.
-//!   Windows and reads are not `Send`: they belong to the CPU that opened
-//!   them.
+//! * One window per mapper (borrowing), open while a closure runs; in the
+//!   whole program only one window at a time holds an in-place backend
+//!   mapping, others use their bounce buffer, which bounds the kmap slots a
+//!   CPU uses. Windows and reads are not `Send`: they belong to the CPU
+//!   that opened them.
 //! * Feature `testing` (std; empty on bare-metal targets) provides host
 //!   backends: `testing::HeapBackend`, `testing::HighmemBackend`,
 //!   `testing::FaultyBackend`.
 //! * Raw handles (`u64`) are accepted by [`Pool::free_raw`] and the facade;
 //!   [`Handle::from_raw`] re-wraps one. Every raw use is validated.
+//!   [`Pool::try_free`] gives a refused handle back ([`FreeError`]);
+//!   [`Pool::free`] panics on one (another pool's, or one whose raw copy was
+//!   freed).
 //!
 //! ## Testing
 //!
@@ -249,7 +271,7 @@ pub use layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 pub use linux::{ClassStats, HandlePlacement, LinuxConfig};
 pub use mapping::{Access, Mapper, Mapping, ReadOnly, ReadWrite, Writable, WriteOnly};
 pub use packed::{PackedConfig, PackedStats};
-pub use pool::{AllocError, Pool};
+pub use pool::{AllocError, FreeError, Pool};
 pub use read::ObjectRead;
 pub use stats::{LayoutDetail, LayoutStats, PoolStats};
 pub use window::MapMode;

@@ -52,6 +52,27 @@ impl fmt::Display for AllocError {
     }
 }
 
+/// Why [`Pool::try_free`] refused a handle, with the handle given back (the
+/// object is still allocated: nothing is lost).
+#[derive(Debug, PartialEq, Eq)]
+pub struct FreeError {
+    /// The handle, still owning its object.
+    pub handle: Handle,
+    /// Why it was refused.
+    pub error: HandleError,
+}
+
+impl fmt::Display for FreeError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "cannot free handle {:#x}: {}",
+            self.handle.raw(),
+            self.error
+        )
+    }
+}
+
 /// A zsmalloc pool. See the crate documentation.
 pub struct Pool<B: Backend> {
     name: String,
@@ -106,6 +127,10 @@ impl<B: Backend> Pool<B> {
     }
 
     /// Allocate an object of `size` bytes (1..=PAGE_SIZE).
+    ///
+    /// The handle-table entry is reserved first, the layout places the
+    /// object, and only then is the entry published: a raw handle guessed
+    /// for it is refused until the object is fully placed.
     pub fn malloc(&self, size: usize) -> Result<Handle, AllocError> {
         if size == 0 {
             return Err(AllocError::ZeroSize);
@@ -114,12 +139,11 @@ impl<B: Backend> Pool<B> {
             return Err(AllocError::TooLarge);
         }
         let entries = self.core.entries();
-        let atomic = self.core.enter_atomic();
-        let entry = entries.allocate(&atomic, size);
+        let entry = entries.reserve(self.core.backend(), size);
         match self.layout.allocate(&self.core, entry, size) {
-            Ok(()) => Ok(Handle::from_raw(entries.raw_handle(entry))),
+            Ok(()) => Ok(Handle::from_raw(entries.publish(entry))),
             Err(OutOfPages) => {
-                entries.abandon(&atomic, entry);
+                entries.abandon(self.core.backend(), entry);
                 Err(AllocError::OutOfPages)
             }
         }
@@ -127,24 +151,35 @@ impl<B: Backend> Pool<B> {
 
     /// Free an object. Its zspage gives its pages back if it becomes empty.
     ///
-    /// A handle of another pool is refused silently when detected; use
-    /// [`Pool::try_free`] to see the error.
+    /// # Panics
+    /// If the pool refuses the handle: it belongs to another pool, or a raw
+    /// copy of it was freed or is mapped (see [`Pool::try_free`], which
+    /// gives the handle back instead).
+    #[track_caller]
     pub fn free(&self, handle: Handle) {
-        let _ = self.try_free(handle);
+        if let Err(error) = self.try_free(handle) {
+            panic!("zsmalloc pool {:?}: {error}", self.name);
+        }
     }
 
-    /// Free an object, reporting a handle this pool does not recognise.
-    pub fn try_free(&self, handle: Handle) -> Result<(), HandleError> {
-        self.free_raw(handle.raw())
+    /// Free an object, or give the handle back with the reason the pool
+    /// refused it ([`FreeError`]): a handle of another pool, or one whose
+    /// raw copy was freed or is mapped through the raw API.
+    pub fn try_free(&self, handle: Handle) -> Result<(), FreeError> {
+        match self.free_raw(handle.raw()) {
+            Ok(()) => Ok(()),
+            Err(error) => Err(FreeError { handle, error }),
+        }
     }
 
-    /// Free by raw handle: stale, forged, double or mapped frees are errors.
+    /// Free by raw handle: stale, forged, double or mapped frees, and
+    /// handles of other pools, are errors.
     pub fn free_raw(&self, raw: u64) -> Result<(), HandleError> {
         let entries = self.core.entries();
-        let atomic = self.core.enter_atomic();
+        // From here the handle is stale: racing frees and maps are refused.
         let claimed = entries.claim_for_free(raw)?;
         self.layout.free(&self.core, claimed.entry, claimed.length);
-        entries.finish_free(&atomic, claimed.entry);
+        entries.finish_free(self.core.backend(), claimed.entry);
         Ok(())
     }
 
@@ -173,14 +208,12 @@ impl<B: Backend> Pool<B> {
         buffer: PayloadBuffer<'_>,
     ) -> Result<usize, HandleError> {
         let entries = self.core.entries();
-        let atomic = self.core.enter_atomic();
         // Exclusive access to the payload, as for a map window.
         let claimed = entries.claim_for_mapping(raw)?;
         let buffer = buffer.truncated(claimed.length);
         let copied = buffer.len();
         self.layout.copy(&self.core, claimed.entry, buffer);
         entries.release_mapping(claimed.entry);
-        drop(atomic);
         Ok(copied)
     }
 

@@ -1,6 +1,5 @@
 //! Map windows: short-lived access to an object's bytes, shared by both
-//! generations of the access API ([`crate::mapping`], [`crate::read`]) and
-//! by the facade.
+//! generations of the access API ([`crate::mapping`], [`crate::read`]).
 //!
 //! ```text
 //!   payload inside one page:           payload spanning two pages:
@@ -27,14 +26,32 @@
 //! `malloc`, `free` or `compact` on the same pool. Closing undoes the steps
 //! in reverse order.
 //!
-//! Backend mappings must be LIFO. Rust cannot force two windows of two
-//! mappers (or two pools) to be closed in LIFO order, so only one window in
-//! the whole program holds an in-place backend mapping at a time; a window
-//! opened while it is open uses its bounce buffer instead (and holds no
-//! mapping at all). Atomic sections, on the other hand, may end in any
-//! order (see [`crate::Backend::enter_atomic`]). The price: concurrent
-//! windows on other CPUs copy. A per-CPU flag would need the backend to
-//! name the current CPU.
+//! ## Windows are scoped, so forgetting one is impossible
+//!
+//! An open window holds things the rest of the program needs back: an
+//! atomic section (interrupts off in the kernel), a backend mapping (a kmap
+//! slot), a pin and the MAPPED mark. Rust does not promise that a value's
+//! destructor runs (`mem::forget` is safe), so a window that lived in a
+//! value the caller owns could be forgotten, and with it interrupts would
+//! stay off for good and the pool would one day free a page still mapped.
+//! So, as `std::thread::scope` does for threads and the Linux kernel's Rust
+//! bindings do for `kmap_local_page`, a window exists only *during a call*:
+//! [`crate::Mapper::map`] and [`crate::Pool::read_with`] open it, lend the
+//! caller's closure a view of its bytes, and close it when the closure
+//! returns (or unwinds: [`ScopedWindow`] closes in its destructor, which
+//! the call itself owns). The view borrows the handle, so the object
+//! cannot be freed meanwhile, and cannot leave the closure. What a caller
+//! can forget — a [`crate::Mapper`], a facade pool — holds no open window
+//! between calls: the facade copies instead of mapping (see
+//! [`crate::facade`]).
+//!
+//! Because windows are closures, those of one CPU always close in LIFO
+//! order. Still, only one window in the whole program holds an in-place
+//! backend mapping at a time; a window opened inside it (or on another CPU
+//! meanwhile) uses its bounce buffer and holds no mapping, which bounds the
+//! kmap slots a CPU uses (two for a window, two transient). The price:
+//! concurrent windows on other CPUs copy. A per-CPU flag would need the
+//! backend to name the current CPU.
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -60,7 +77,7 @@ pub enum MapMode {
 }
 
 /// Where the bytes of an open window are.
-pub(crate) enum WindowBytes {
+enum WindowBytes {
     /// Mapped in place: `address` is the backend mapping of the object's
     /// page (or adjacent pair of pages).
     InPlace { address: NonNull<u8> },
@@ -68,44 +85,10 @@ pub(crate) enum WindowBytes {
     Bounce,
 }
 
-/// The state of an open window, independent of who holds the bounce buffer
-/// (a safe window type or the C-flavoured facade).
-pub(crate) struct Window<B: Backend> {
-    pub entry: Entry,
-    pub mode: MapMode,
-    pub pages: ObjectPages<B::Page>,
-    pub bytes: WindowBytes,
-    atomic: B::AtomicState,
-}
-
-impl<B: Backend> Window<B> {
-    /// Bytes in the window.
-    pub(crate) fn len(&self) -> usize {
-        self.pages.length
-    }
-
-    /// Whether the bytes are mapped in place (else: bounce buffer).
-    pub(crate) fn is_in_place(&self) -> bool {
-        matches!(self.bytes, WindowBytes::InPlace { .. })
-    }
-
-    /// Start of the window's bytes, given the bounce buffer.
-    pub(crate) fn pointer(&self, bounce: &mut [u8]) -> NonNull<u8> {
-        match &self.bytes {
-            WindowBytes::InPlace { address } => {
-                // SAFETY: the object lies inside the mapping (one page, or a
-                // pair mapped at adjacent addresses), which starts at `address`.
-                unsafe { address.add(self.pages.offset) }
-            }
-            WindowBytes::Bounce => NonNull::from(bounce).cast(),
-        }
-    }
-}
-
 /// True while some window, of any pool, holds an in-place backend mapping.
-/// Any other window then uses its bounce buffer and holds no mapping, so
-/// backend mappings stay LIFO whatever order windows are closed in, even
-/// when several pools share one backend (one kmap stack).
+/// Any other window then uses its bounce buffer and holds no mapping, so a
+/// CPU holds at most one window's mapping, even when several pools share
+/// one backend (one kmap stack).
 static IN_PLACE_WINDOW_OPEN: AtomicBool = AtomicBool::new(false);
 
 /// A new bounce buffer.
@@ -113,60 +96,72 @@ pub(crate) fn new_bounce_buffer() -> Box<[u8]> {
     vec![0u8; PAGE_SIZE].into_boxed_slice()
 }
 
-impl<B: Backend> Pool<B> {
-    /// Open a window on the object named by `raw` (see the module docs).
-    /// `bounce` must hold at least the object's bytes.
-    pub(crate) fn open_window(
-        &self,
+/// An open window; it closes when dropped, in reverse order of opening.
+/// Only the scoped calls of [`crate::mapping`] and [`crate::read`] own one,
+/// and never hand it out, so it is always dropped (see the module docs).
+pub(crate) struct ScopedWindow<'a, B: Backend> {
+    pool: &'a Pool<B>,
+    bounce: &'a mut [u8],
+    entry: Entry,
+    mode: MapMode,
+    pages: ObjectPages<B::Page>,
+    bytes: WindowBytes,
+    /// The window's atomic section, ended last.
+    atomic: Option<B::AtomicState>,
+}
+
+impl<'a, B: Backend> ScopedWindow<'a, B> {
+    /// Open a window on the object named by `raw`. `bounce` must hold at
+    /// least the object's bytes.
+    pub(crate) fn open(
+        pool: &'a Pool<B>,
         raw: u64,
         mode: MapMode,
-        bounce: &mut [u8],
-    ) -> Result<Window<B>, HandleError> {
-        let core = self.core();
+        bounce: &'a mut [u8],
+    ) -> Result<Self, HandleError> {
+        let core = pool.core();
         let claimed = core.entries().claim_for_mapping(raw)?;
         let atomic = core.backend().enter_atomic();
-        let pages = self.layout().pin(core, claimed.entry, claimed.length);
+        let pages = pool.layout().pin(core, claimed.entry, claimed.length);
+        let mut window = ScopedWindow {
+            pool,
+            bounce,
+            entry: claimed.entry,
+            mode,
+            pages,
+            bytes: WindowBytes::Bounce,
+            atomic: Some(atomic),
+        };
         let in_place = IN_PLACE_WINDOW_OPEN
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok();
-        let mapped = if in_place {
-            self.map_in_place(&pages)
-        } else {
-            None
-        };
-        let bytes = match mapped {
-            Some(address) => WindowBytes::InPlace { address },
+        match in_place.then(|| window.map_in_place()).flatten() {
+            Some(address) => window.bytes = WindowBytes::InPlace { address },
             None => {
                 if in_place {
                     IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
                 }
                 if mode != MapMode::WriteOnly {
-                    let destination = PayloadBuffer::Into(&mut bounce[..pages.length]);
+                    let destination = PayloadBuffer::Into(&mut window.bounce[..pages.length]);
                     // SAFETY: the object is pinned and MAPPED: its pages stay
                     // allocated, it does not move, and this window has
                     // exclusive access to its bytes.
                     unsafe { pages.copy(core.backend(), destination) };
                 }
-                WindowBytes::Bounce
             }
-        };
-        Ok(Window {
-            entry: claimed.entry,
-            mode,
-            pages,
-            bytes,
-            atomic,
-        })
+        }
+        Ok(window)
     }
 
-    /// Map an object's page for an in-place window, or both of its pages at
-    /// adjacent addresses when it spans two and the backend can; `None` when
-    /// it must go through the bounce buffer. The caller holds
+    /// Map the object's page for an in-place window, or both of its pages
+    /// at adjacent addresses when it spans two and the backend can; `None`
+    /// when it must go through the bounce buffer. The caller holds
     /// `IN_PLACE_WINDOW_OPEN`.
-    fn map_in_place(&self, pages: &ObjectPages<B::Page>) -> Option<NonNull<u8>> {
-        let backend = self.backend();
+    fn map_in_place(&self) -> Option<NonNull<u8>> {
+        let backend = self.pool.backend();
+        let pages = &self.pages;
         // SAFETY: the object is pinned and MAPPED, so its pages stay
-        // allocated until `close_window`, which unmaps them before the
+        // allocated until the window closes, which unmaps them before the
         // window's atomic section ends; no other window holds a mapping
         // (IN_PLACE_WINDOW_OPEN), and the pool's own transient mappings nest
         // inside this one.
@@ -181,11 +176,41 @@ impl<B: Backend> Pool<B> {
         }
     }
 
-    /// Close a window opened by `open_window`, in reverse order.
-    pub(crate) fn close_window(&self, window: Window<B>, bounce: &[u8]) {
-        let core = self.core();
-        let pages = window.pages;
-        match window.bytes {
+    /// Bytes in the window.
+    pub(crate) fn len(&self) -> usize {
+        self.pages.length
+    }
+
+    /// Whether the bytes are mapped in place (else: bounce buffer).
+    pub(crate) fn is_in_place(&self) -> bool {
+        matches!(self.bytes, WindowBytes::InPlace { .. })
+    }
+
+    /// Whether the object spans two pages.
+    pub(crate) fn spans_two_pages(&self) -> bool {
+        self.pages.spans_two_pages()
+    }
+
+    /// The start of the window's bytes (`len()` of them), valid until the
+    /// window closes.
+    pub(crate) fn bytes(&mut self) -> NonNull<u8> {
+        match &self.bytes {
+            WindowBytes::InPlace { address } => {
+                // SAFETY: the object lies inside the mapping (one page, or a
+                // pair mapped at adjacent addresses), which starts at `address`.
+                unsafe { address.add(self.pages.offset) }
+            }
+            WindowBytes::Bounce => NonNull::from(&mut *self.bounce).cast(),
+        }
+    }
+}
+
+impl<B: Backend> Drop for ScopedWindow<'_, B> {
+    /// Close the window, in reverse order of opening.
+    fn drop(&mut self) {
+        let core = self.pool.core();
+        let pages = self.pages;
+        match self.bytes {
             WindowBytes::InPlace { address } => {
                 // SAFETY: `address` is the mapping made by `map_in_place`, and
                 // every mapping made since has been undone (transient ones are
@@ -201,15 +226,17 @@ impl<B: Backend> Pool<B> {
                 IN_PLACE_WINDOW_OPEN.store(false, Ordering::Release);
             }
             WindowBytes::Bounce => {
-                if window.mode != MapMode::ReadOnly {
-                    let source = PayloadBuffer::From(&bounce[..pages.length]);
-                    // SAFETY: as in `open_window`: still pinned and MAPPED.
+                if self.mode != MapMode::ReadOnly {
+                    let source = PayloadBuffer::From(&self.bounce[..pages.length]);
+                    // SAFETY: as in `open`: still pinned and MAPPED.
                     unsafe { pages.copy(core.backend(), source) };
                 }
             }
         }
-        self.layout().unpin(core, window.entry);
-        core.entries().release_mapping(window.entry);
-        core.backend().leave_atomic(window.atomic);
+        self.pool.layout().unpin(core, self.entry);
+        core.entries().release_mapping(self.entry);
+        if let Some(atomic) = self.atomic.take() {
+            core.backend().leave_atomic(atomic);
+        }
     }
 }

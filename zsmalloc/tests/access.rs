@@ -43,17 +43,19 @@ fn spanning_objects_are_mapped_in_place_through_a_page_pair() {
         let mut mapper = pool.mapper();
         let mut spanning = 0;
         for (handle, seed) in objects(&pool) {
-            let mut window = mapper.map(&handle, ReadWrite).unwrap();
-            assert!(window.is_in_place(), "{config:?}");
-            assert!(has_pattern(seed, &window));
-            if window.spans_two_pages() {
-                spanning += 1;
-                assert_eq!(backend.open_mappings(), 2, "a pair holds two mappings");
-            } else {
-                assert_eq!(backend.open_mappings(), 1);
-            }
-            fill_pattern(seed + 100, &mut window);
-            drop(window);
+            mapper
+                .map(&handle, ReadWrite, |window| {
+                    assert!(window.is_in_place(), "{config:?}");
+                    assert!(has_pattern(seed, window));
+                    if window.spans_two_pages() {
+                        spanning += 1;
+                        assert_eq!(backend.open_mappings(), 2, "a pair holds two mappings");
+                    } else {
+                        assert_eq!(backend.open_mappings(), 1);
+                    }
+                    fill_pattern(seed + 100, window);
+                })
+                .unwrap();
             assert_eq!(backend.open_mappings(), 0);
             let mut copy = vec![0; 3000];
             pool.read(&handle, &mut copy).unwrap();
@@ -74,14 +76,14 @@ fn without_page_pairs_spanning_objects_bounce() {
         let pool = Pool::with_config("bounce", &backend, config).unwrap();
         let mut mapper = pool.mapper();
         for (handle, seed) in objects(&pool) {
-            let mut window = mapper.map(&handle, WriteOnly).unwrap();
-            assert_eq!(window.is_in_place(), !window.spans_two_pages());
-            fill_pattern(seed + 1, &mut window);
-            drop(window);
-            assert!(has_pattern(
-                seed + 1,
-                &mapper.map(&handle, ReadOnly).unwrap()
-            ));
+            mapper
+                .map(&handle, WriteOnly, |window| {
+                    assert_eq!(window.is_in_place(), !window.spans_two_pages());
+                    fill_pattern(seed + 1, window);
+                })
+                .unwrap();
+            let intact = mapper.map(&handle, ReadOnly, |window| has_pattern(seed + 1, window));
+            assert_eq!(intact, Ok(true));
             pool.free(handle);
         }
         assert_eq!(backend.counters().pair_maps, 0);
@@ -101,20 +103,21 @@ fn a_read_is_atomic_only_while_it_holds_a_mapping() {
             let copy_address = local_copy.as_ptr();
             let mut copied = 0;
             for (handle, seed) in objects(&pool) {
-                let read = pool.read_begin(&handle, &mut local_copy).unwrap();
-                assert!(has_pattern(seed, &read));
-                assert_eq!(read.len(), 3000);
-                if read.is_in_place() {
-                    assert!(!interrupts_enabled(), "an in-place read is atomic");
-                    assert!(backend.open_mappings() >= 1);
-                } else {
-                    // zs_obj_read_begin's point: a copied read holds nothing.
-                    copied += 1;
-                    assert!(interrupts_enabled());
-                    assert_eq!((atomic_depth(), backend.open_mappings()), (0, 0));
-                    assert_eq!(read.as_ptr(), copy_address);
-                }
-                drop(read);
+                pool.read_with(&handle, &mut local_copy, |read| {
+                    assert!(has_pattern(seed, read));
+                    assert_eq!(read.len(), 3000);
+                    if read.is_in_place() {
+                        assert!(!interrupts_enabled(), "an in-place read is atomic");
+                        assert!(backend.open_mappings() >= 1);
+                    } else {
+                        // zs_obj_read_begin's point: a copied read holds nothing.
+                        copied += 1;
+                        assert!(interrupts_enabled());
+                        assert_eq!((atomic_depth(), backend.open_mappings()), (0, 0));
+                        assert_eq!(read.as_ptr(), copy_address);
+                    }
+                })
+                .unwrap();
                 assert!(interrupts_enabled());
                 assert_eq!(backend.open_mappings(), 0);
                 pool.free(handle);
@@ -138,16 +141,17 @@ fn a_read_excludes_windows_on_its_object_and_then_releases_it() {
     let handle = pool.malloc(64).unwrap();
     pool.write(&handle, &[5; 64]).unwrap();
     let mut local_copy = [0; PAGE_SIZE];
-    let read = pool.read_begin(&handle, &mut local_copy).unwrap();
     let mut mapper = pool.mapper();
-    assert!(mapper.map(&handle, ReadWrite).is_err());
-    assert!(pool.write(&handle, &[6; 64]).is_err());
-    assert_eq!(
-        pool.free_raw(handle.raw()),
-        Err(zsmalloc::HandleError::Mapped)
-    );
-    pool.check().unwrap();
-    drop(read);
+    pool.read_with(&handle, &mut local_copy, |_| {
+        assert!(mapper.map(&handle, ReadWrite, |_| ()).is_err());
+        assert!(pool.write(&handle, &[6; 64]).is_err());
+        assert_eq!(
+            pool.free_raw(handle.raw()),
+            Err(zsmalloc::HandleError::Mapped)
+        );
+        pool.check().unwrap();
+    })
+    .unwrap();
     assert_eq!(pool.write(&handle, &[6; 64]), Ok(64));
     drop(mapper);
     pool.free(handle);
@@ -155,7 +159,7 @@ fn a_read_excludes_windows_on_its_object_and_then_releases_it() {
 }
 
 #[test]
-fn windows_closed_out_of_order_keep_interrupts_off_until_the_last() {
+fn nested_windows_keep_interrupts_off_until_the_outermost_closes() {
     let _serial = one_at_a_time();
     let backend = HighmemBackend::new();
     let pool = Pool::with_config("order", &backend, Config::linux(4)).unwrap();
@@ -165,23 +169,29 @@ fn windows_closed_out_of_order_keep_interrupts_off_until_the_last() {
     let (mut first, mut second) = (pool.mapper(), pool.mapper());
     let mut local_copy = [0; PAGE_SIZE];
     assert!(interrupts_enabled());
-    let mut window_a = first.map(&a, WriteOnly).unwrap();
-    let mut window_b = second.map(&b, ReadWrite).unwrap();
-    let read_c = pool.read_begin(&c, &mut local_copy).unwrap();
-    assert!(window_a.is_in_place() && !window_b.is_in_place() && !read_c.is_in_place());
-    assert_eq!(
-        atomic_depth(),
-        2,
-        "two windows; the copied read holds nothing"
-    );
-    window_a.fill(0xAA);
-    window_b.fill(0xBB);
-    drop(window_a);
-    assert!(!interrupts_enabled(), "window B is still open");
-    drop(read_c);
-    drop(window_b);
+    first
+        .map(&a, WriteOnly, |window_a| {
+            second
+                .map(&b, ReadWrite, |window_b| {
+                    pool.read_with(&c, &mut local_copy, |read_c| {
+                        assert!(window_a.is_in_place());
+                        assert!(!window_b.is_in_place() && !read_c.is_in_place());
+                        assert_eq!(
+                            atomic_depth(),
+                            2,
+                            "two windows; the copied read holds nothing"
+                        );
+                    })
+                    .unwrap();
+                    window_b.fill(0xBB);
+                })
+                .unwrap();
+            assert!(!interrupts_enabled(), "window A is still open");
+            window_a.fill(0xAA);
+        })
+        .unwrap();
     assert!(interrupts_enabled(), "the last window restored the flag");
-    assert_eq!(backend.open_mappings(), 0);
+    assert_eq!((atomic_depth(), backend.open_mappings()), (0, 0));
     let mut buffer = [0; 64];
     pool.read(&a, &mut buffer).unwrap();
     assert_eq!(buffer, [0xAA; 64]);
@@ -197,11 +207,11 @@ fn interrupts_that_were_off_stay_off() {
     let handle = pool.malloc(64).unwrap();
     set_interrupts_enabled(false);
     let mut mapper = pool.mapper();
-    drop(mapper.map(&handle, WriteOnly).unwrap());
+    mapper.map(&handle, WriteOnly, |_| ()).unwrap();
     assert_eq!(pool.write(&handle, &[1; 64]), Ok(64));
     assert!(!interrupts_enabled(), "restored as it was: off");
     set_interrupts_enabled(true);
-    drop(mapper.map(&handle, WriteOnly).unwrap());
+    mapper.map(&handle, WriteOnly, |_| ()).unwrap();
     assert!(interrupts_enabled());
     drop(mapper);
     pool.free(handle);

@@ -217,18 +217,26 @@ fn the_whole_api_runs_on_a_layout_of_ones_own() {
     assert_eq!(pool.total_pages(), 4);
     let mut mapper = pool.mapper();
     for (handle, &size) in handles.iter().zip(&sizes) {
-        fill_pattern(size as u64, &mut mapper.map(handle, WriteOnly).unwrap());
-        let mut window = mapper.map(handle, ReadWrite).unwrap();
-        assert!(has_pattern(size as u64, &window));
-        window[0] ^= 0xFF;
-        window[0] ^= 0xFF;
+        mapper
+            .map(handle, WriteOnly, |window| {
+                fill_pattern(size as u64, window)
+            })
+            .unwrap();
+        mapper
+            .map(handle, ReadWrite, |window| {
+                assert!(has_pattern(size as u64, window));
+                window[0] ^= 0xFF;
+                window[0] ^= 0xFF;
+            })
+            .unwrap();
     }
     drop(mapper);
     let mut local_copy = [0; PAGE_SIZE];
     for (handle, &size) in handles.iter().zip(&sizes) {
-        let read = pool.read_begin(handle, &mut local_copy).unwrap();
-        assert!(has_pattern(size as u64, &read));
-        drop(read);
+        let read = pool.read_with(handle, &mut local_copy, |read| {
+            has_pattern(size as u64, read)
+        });
+        assert_eq!(read, Ok(true));
         let mut copy = vec![0; size];
         assert_eq!(pool.read(handle, &mut copy), Ok(size));
         assert!(has_pattern(size as u64, &copy));
@@ -240,9 +248,9 @@ fn the_whole_api_runs_on_a_layout_of_ones_own() {
     assert_eq!(stats.payload_bytes, sizes.iter().sum::<usize>());
     assert!(stats.to_string().contains("page per object: 4 pages"));
     let mut mapper = pool.mapper();
-    let window = mapper.map(&handles[1], ReadOnly).unwrap();
-    pool.check().unwrap();
-    drop(window);
+    mapper
+        .map(&handles[1], ReadOnly, |_| pool.check().unwrap())
+        .unwrap();
     drop(mapper);
     for handle in handles {
         pool.free(handle);

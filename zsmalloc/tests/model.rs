@@ -23,8 +23,8 @@ enum Operation {
     Read(usize),
     /// Overwrite an object with pattern `seed` by copying (`zs_obj_write`).
     CopyIn(usize, u64),
-    /// Read an object back with `read_begin` (`zs_obj_read_begin`).
-    ReadBegin(usize),
+    /// Read an object back with `read_with` (`zs_obj_read_begin`).
+    ReadWith(usize),
     Free(usize),
     Compact,
 }
@@ -40,7 +40,7 @@ fn operation_strategy() -> impl Strategy<Value = Operation> {
         1 => any::<usize>().prop_map(Operation::Update),
         2 => any::<usize>().prop_map(Operation::Read),
         1 => (any::<usize>(), any::<u64>()).prop_map(|(index, seed)| Operation::CopyIn(index, seed)),
-        1 => any::<usize>().prop_map(Operation::ReadBegin),
+        1 => any::<usize>().prop_map(Operation::ReadWith),
         3 => any::<usize>().prop_map(Operation::Free),
         1 => Just(Operation::Compact),
     ]
@@ -72,9 +72,10 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                         let mut contents = vec![0; size];
                         fill_pattern(size as u64, &mut contents);
                         mapper
-                            .map(&handle, WriteOnly)
-                            .unwrap()
-                            .copy_from_slice(&contents);
+                            .map(&handle, WriteOnly, |window| {
+                                window.copy_from_slice(&contents)
+                            })
+                            .unwrap();
                         model.objects.push((handle, contents));
                     }
                     Err(AllocError::OutOfPages) => {
@@ -92,22 +93,25 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                 let (handle, contents) = &mut model.objects[index];
                 fill_pattern(seed, contents);
                 mapper
-                    .map(handle, WriteOnly)
-                    .unwrap()
-                    .copy_from_slice(contents);
+                    .map(handle, WriteOnly, |window| window.copy_from_slice(contents))
+                    .unwrap();
             }
             Operation::Update(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
                 let (handle, contents) = &mut model.objects[index];
-                let mut window = mapper.map(handle, ReadWrite).unwrap();
-                assert_eq!(&window[..], &contents[..]);
-                window[0] ^= 0xFF;
+                mapper
+                    .map(handle, ReadWrite, |window| {
+                        assert_eq!(&window[..], &contents[..]);
+                        window[0] ^= 0xFF;
+                    })
+                    .unwrap();
                 contents[0] ^= 0xFF;
             }
             Operation::Read(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
                 let (handle, contents) = &model.objects[index];
-                assert_eq!(&mapper.map(handle, ReadOnly).unwrap()[..], &contents[..]);
+                let equal = mapper.map(handle, ReadOnly, |window| window[..] == contents[..]);
+                assert_eq!(equal, Ok(true));
             }
             Operation::CopyIn(index, seed) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
@@ -115,13 +119,12 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
                 fill_pattern(seed, contents);
                 assert_eq!(pool.write(handle, contents), Ok(contents.len()));
             }
-            Operation::ReadBegin(index) if !model.objects.is_empty() => {
+            Operation::ReadWith(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
                 let (handle, contents) = &model.objects[index];
-                assert_eq!(
-                    &pool.read_begin(handle, &mut local_copy).unwrap()[..],
-                    &contents[..]
-                );
+                let equal =
+                    pool.read_with(handle, &mut local_copy, |read| read[..] == contents[..]);
+                assert_eq!(equal, Ok(true));
             }
             Operation::Free(index) if !model.objects.is_empty() => {
                 let index = index % model.objects.len();
@@ -156,7 +159,8 @@ fn run<B: Backend>(pool: &Pool<B>, live_pages: impl Fn() -> usize, operations: &
     }
     // Every stored object survived.
     for (handle, contents) in &model.objects {
-        assert_eq!(&mapper.map(handle, ReadOnly).unwrap()[..], &contents[..]);
+        let equal = mapper.map(handle, ReadOnly, |window| window[..] == contents[..]);
+        assert_eq!(equal, Ok(true));
     }
     drop(mapper);
     for (handle, _) in model.objects {

@@ -45,7 +45,9 @@ fn store(pool: &Pool<HighmemBackend>, random: &mut Random, live: &mut Vec<(Handl
     let size = random.size();
     let handle = pool.malloc(size).unwrap();
     let seed = random.next();
-    fill_pattern(seed, &mut pool.mapper().map(&handle, WriteOnly).unwrap());
+    pool.mapper()
+        .map(&handle, WriteOnly, |window| fill_pattern(seed, window))
+        .unwrap();
     live.push((handle, seed));
 }
 
@@ -98,7 +100,8 @@ fn packed_layout_stays_near_the_ideal() {
     // Handles survived the moves, contents too.
     let mut mapper = pool.mapper();
     for (handle, seed) in &live {
-        assert!(has_pattern(*seed, &mapper.map(handle, ReadOnly).unwrap()));
+        let intact = mapper.map(handle, ReadOnly, |window| has_pattern(*seed, window));
+        assert_eq!(intact, Ok(true));
     }
     drop(mapper);
     for (handle, _) in live {

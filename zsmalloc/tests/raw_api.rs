@@ -3,6 +3,7 @@
 //! afterwards).
 
 use zsmalloc::facade::*;
+use zsmalloc::testing::cpu::atomic_depth;
 use zsmalloc::testing::HighmemBackend;
 use zsmalloc::{Backend, Config, HandleError, PAGE_SIZE};
 
@@ -57,23 +58,17 @@ fn current_usage_with(config: Config) {
         zs_obj_write(&pool, handle, &[index as u8; 1500]).unwrap();
     }
     let mut local_copy = [0; PAGE_SIZE];
-    let mut copied = 0;
+    let copy_address = local_copy.as_ptr();
     for (index, &handle) in handles.iter().enumerate() {
         let bytes = zs_obj_read_begin(&mut pool, handle, &mut local_copy).unwrap();
         assert_eq!(bytes.len(), 1500);
         assert!(bytes.iter().all(|&byte| byte == index as u8));
-        copied += usize::from(bytes.as_ptr() == local_copy.as_ptr());
-        // A copied read holds no mapping; an in-place one holds one.
-        assert!(backend.open_mappings() <= 1);
+        // The facade always copies: between two calls it holds no mapping
+        // and no atomic section.
+        assert_eq!(bytes.as_ptr(), copy_address);
+        assert_eq!((backend.open_mappings(), atomic_depth()), (0, 0));
         zs_obj_read_end(&mut pool, handle).unwrap();
-        assert_eq!(backend.open_mappings(), 0);
     }
-    // (Which of the others are read in place depends on the windows that
-    // other tests hold at the time; tests/access.rs checks that.)
-    assert!(
-        copied > 0,
-        "objects of 1500 bytes span pages: read from the copy"
-    );
     for handle in handles {
         zs_free(&pool, handle).unwrap();
     }
@@ -104,8 +99,9 @@ fn current_api_refuses_bad_input_with(config: Config) {
         zs_obj_write(&pool, 0, &[1]),
         Err(ZsError::Handle(HandleError::Null))
     );
+    let unknown_entry = handle & !0xFFFF_FFFF | 12345;
     assert_eq!(
-        zs_obj_read_begin(&mut pool, 12345, &mut local_copy).unwrap_err(),
+        zs_obj_read_begin(&mut pool, unknown_entry, &mut local_copy).unwrap_err(),
         ZsError::Handle(HandleError::NeverIssued)
     );
     assert_eq!(zs_obj_read_end(&mut pool, handle), Err(ZsError::NotMapped));
@@ -185,13 +181,19 @@ fn bad_handles_are_errors_with(config: Config) {
         ZsError::Handle(HandleError::Null)
     );
     // Never issued: unknown entry, and a forged generation of a real entry.
+    let unknown_entry = handle & !0xFFFF_FFFF | 12345;
+    assert_eq!(
+        zs_free(&pool, unknown_entry),
+        Err(ZsError::Handle(HandleError::NeverIssued))
+    );
+    // Numbers that no pool of this program issued carry a foreign pool tag.
     assert_eq!(
         zs_free(&pool, 12345),
-        Err(ZsError::Handle(HandleError::NeverIssued))
+        Err(ZsError::Handle(HandleError::OtherPool))
     );
     assert_eq!(
         zs_free(&pool, u64::MAX),
-        Err(ZsError::Handle(HandleError::NeverIssued))
+        Err(ZsError::Handle(HandleError::OtherPool))
     );
     let forged = handle + (5 << 32);
     assert_eq!(
@@ -208,10 +210,11 @@ fn bad_handles_are_errors_with(config: Config) {
         zs_map_object(&mut pool, handle, ZS_MM_RW).unwrap_err(),
         ZsError::Handle(HandleError::Freed)
     );
-    // The entry is reused with a new generation: the old handle stays stale.
+    // A freed entry is reused only after many other frees, and with a new
+    // generation: the old handle stays stale.
     let reused = zs_malloc(&pool, 100);
     assert_ne!(reused, handle);
-    assert_eq!(reused as u32, handle as u32, "same entry, new generation");
+    assert_ne!(reused as u32, handle as u32, "not the entry just freed");
     assert_eq!(
         zs_free(&pool, handle),
         Err(ZsError::Handle(HandleError::Freed))
@@ -257,4 +260,55 @@ fn destroying_a_pool_with_an_open_window_closes_it_with(config: Config) {
     zs_destroy_pool(pool);
     assert_eq!(backend.counters().live_pages, 0);
     assert_eq!(backend.open_mappings(), 0);
+}
+
+#[test]
+fn a_handle_of_another_pool_is_refused() {
+    for config in [Config::linux(4), Config::linux(8), Config::packed()] {
+        let a = zsmalloc::Pool::with_config("a", HighmemBackend::new(), config).unwrap();
+        let b = zsmalloc::Pool::with_config("b", HighmemBackend::new(), config).unwrap();
+        let of_a = a.malloc(100).unwrap();
+        let of_b = b.malloc(100).unwrap();
+        // Same entry, same generation: only the pool tag differs.
+        assert_eq!(of_a.raw() & 0x3FF_FFFF_FFFF, of_b.raw() & 0x3FF_FFFF_FFFF);
+        b.write(&of_b, &[0xB; 100]).unwrap();
+        assert_eq!(b.write(&of_a, &[0xA; 100]), Err(HandleError::OtherPool));
+        assert_eq!(b.object_size(&of_a), Err(HandleError::OtherPool));
+        let mut local_copy = [0; PAGE_SIZE];
+        assert_eq!(
+            b.read_with(&of_a, &mut local_copy, |_| ()),
+            Err(HandleError::OtherPool)
+        );
+        assert_eq!(
+            b.mapper().map(&of_a, zsmalloc::ReadWrite, |_| ()),
+            Err(HandleError::OtherPool)
+        );
+        // try_free gives the handle back, and B's object is untouched.
+        let refused = b.try_free(of_a).unwrap_err();
+        assert_eq!(refused.error, HandleError::OtherPool);
+        let of_a = refused.handle;
+        let mut bytes = [0; 100];
+        assert_eq!(b.read(&of_b, &mut bytes), Ok(100));
+        assert_eq!(bytes, [0xB; 100]);
+        // The facade refuses it too.
+        let facade = ZsPool::from(b);
+        assert_eq!(
+            zs_free(&facade, of_a.raw()),
+            Err(ZsError::Handle(HandleError::OtherPool))
+        );
+        facade.pool().free(of_b);
+        a.free(of_a);
+        a.check().unwrap();
+        facade.pool().check().unwrap();
+        assert_eq!((a.total_pages(), zs_get_total_pages(&facade)), (0, 0));
+    }
+}
+
+#[test]
+#[should_panic(expected = "handle of another pool")]
+fn freeing_a_handle_of_another_pool_panics() {
+    let a = zsmalloc::Pool::new("a", HighmemBackend::new());
+    let b = zsmalloc::Pool::new("b", HighmemBackend::new());
+    let _keep = b.malloc(10).unwrap();
+    b.free(a.malloc(10).unwrap());
 }

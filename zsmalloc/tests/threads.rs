@@ -22,20 +22,26 @@ fn hammer<B: Backend + 'static>(pool: Arc<Pool<B>>, threads: usize, rounds: usiz
                     let size = 1 + (random % 4096) as usize;
                     let seed = (worker * 1_000_000 + round) as u64;
                     let handle = pool.malloc(size).unwrap();
-                    fill_pattern(seed, &mut mapper.map(&handle, WriteOnly).unwrap());
+                    mapper
+                        .map(&handle, WriteOnly, |window| fill_pattern(seed, window))
+                        .unwrap();
                     live.push((handle, seed));
                     if random.is_multiple_of(3) {
                         let (handle, seed) = live.swap_remove((random as usize / 3) % live.len());
-                        assert!(has_pattern(seed, &mapper.map(&handle, ReadOnly).unwrap()));
+                        let intact =
+                            mapper.map(&handle, ReadOnly, |window| has_pattern(seed, window));
+                        assert_eq!(intact, Ok(true));
                         pool.free(handle);
                     }
                     if random.is_multiple_of(5) && !live.is_empty() {
                         let index = (random as usize / 5) % live.len();
-                        let mut window = mapper.map(&live[index].0, ReadWrite).unwrap();
-                        assert!(has_pattern(live[index].1, &window));
                         let seed = live[index].1 + 1;
-                        fill_pattern(seed, &mut window);
-                        drop(window);
+                        mapper
+                            .map(&live[index].0, ReadWrite, |window| {
+                                assert!(has_pattern(live[index].1, window));
+                                fill_pattern(seed, window);
+                            })
+                            .unwrap();
                         live[index].1 = seed;
                     }
                     if worker == 0 && round % 50 == 0 {
@@ -43,7 +49,8 @@ fn hammer<B: Backend + 'static>(pool: Arc<Pool<B>>, threads: usize, rounds: usiz
                     }
                 }
                 for (handle, seed) in &live {
-                    assert!(has_pattern(*seed, &mapper.map(handle, ReadOnly).unwrap()));
+                    let intact = mapper.map(handle, ReadOnly, |window| has_pattern(*seed, window));
+                    assert_eq!(intact, Ok(true));
                 }
                 live
             })
@@ -56,7 +63,8 @@ fn hammer<B: Backend + 'static>(pool: Arc<Pool<B>>, threads: usize, rounds: usiz
     pool.check().unwrap();
     let mut mapper = pool.mapper();
     for (handle, seed) in &survivors {
-        assert!(has_pattern(*seed, &mapper.map(handle, ReadOnly).unwrap()));
+        let intact = mapper.map(handle, ReadOnly, |window| has_pattern(*seed, window));
+        assert_eq!(intact, Ok(true));
     }
     drop(mapper);
     for (handle, _) in survivors {

@@ -5,10 +5,18 @@
 //!   ZRAM-REPORT {"phase":"fill","orig_data_size":17203200,...,"cycles_per_read":9000}
 //! ```
 //!
+//! The interrupts-off figures of a phase: `max_irq_off_cycles` (also
+//! `irq_off_max_cycles`) and `max_irq_off_us`, the longest window;
+//! `irq_off_p50_cycles` and `irq_off_p99_cycles`, the upper edges of the
+//! log2 buckets holding the median and the 99th percentile; and
+//! `irq_off_buckets`, the histogram (bucket k: windows of 2^k to 2^(k+1) - 1
+//! cycles, see `interrupts::window_lengths`).
+//!
 //! Field names follow Linux's mm_stat (bytes for sizes, pages for counts);
 //! see `zram::stats` for their meaning.
 
 use crate::interrupts::atomic;
+use crate::interrupts::window_lengths::bucket_bounds;
 use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::{frame, kmap, PAGE_SIZE};
 use crate::{println, tsc};
@@ -41,9 +49,10 @@ pub struct PhaseFigures {
 }
 
 impl PhaseFigures {
-    /// Begin a phase: the longest-window measurement starts afresh.
+    /// Begin a phase: the window measurements (longest, histogram) start
+    /// afresh.
     pub fn start() -> Self {
-        atomic::reset_longest();
+        atomic::reset_window_lengths();
         PhaseFigures {
             violations_at_start: atomic::statistics().violations,
             ..Default::default()
@@ -53,6 +62,46 @@ impl PhaseFigures {
     /// End a phase: the figures as they stand.
     pub fn finish(self) -> Self {
         self
+    }
+}
+
+/// The histogram of the phase's interrupts-off windows, one line per
+/// log2 bucket from the first to the last non-empty one.
+fn print_window_lengths(windows: &atomic::WindowStatistics) {
+    let lengths = &windows.lengths;
+    println!(
+        "  interrupts-off windows: {} in the phase; p50 <= {} cycles, p99 <= {} cycles",
+        lengths.count(),
+        windows.p50_cycles(),
+        windows.p99_cycles()
+    );
+    let widest = lengths.buckets.iter().copied().max().unwrap_or(0).max(1);
+    for bucket in lengths.occupied() {
+        let (first, last) = bucket_bounds(bucket);
+        let count = lengths.buckets[bucket];
+        let bar = (count * 40).div_ceil(widest) as usize;
+        let range = if last == u64::MAX {
+            alloc::format!("{first}..")
+        } else {
+            alloc::format!("{first}..{last}")
+        };
+        println!("    {:>22} cycles {:>9}  {}", range, count, "#".repeat(bar));
+    }
+}
+
+/// A JSON array of numbers.
+struct JsonArray<'a>(&'a [u64]);
+
+impl core::fmt::Display for JsonArray<'_> {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter.write_str("[")?;
+        for (index, value) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str(",")?;
+            }
+            write!(formatter, "{value}")?;
+        }
+        formatter.write_str("]")
     }
 }
 
@@ -120,6 +169,7 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         tsc::cycles_to_microseconds(windows.longest_cycles),
         violations
     );
+    print_window_lengths(&windows);
     println!(
         "  speed: {} cycles per write, {} cycles per read",
         cycles_per_write, cycles_per_read
@@ -137,7 +187,7 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         println!("\n{}", store.pool().stats());
     }
     println!(
-        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"cycles_per_write\":{},\"cycles_per_read\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
+        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"irq_off_p50_cycles\":{},\"irq_off_p99_cycles\":{},\"irq_off_max_cycles\":{},\"irq_off_buckets\":{},\"cycles_per_write\":{},\"cycles_per_read\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
         phase,
         mm.orig_data_size,
         mm.compr_data_size,
@@ -155,6 +205,10 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         violations,
         windows.longest_cycles,
         tsc::cycles_to_microseconds(windows.longest_cycles),
+        windows.p50_cycles(),
+        windows.p99_cycles(),
+        windows.longest_cycles,
+        JsonArray(&windows.lengths.buckets),
         cycles_per_write,
         cycles_per_read,
         pages_per_second,

@@ -10,7 +10,8 @@
 //! ```text
 //!   enter:  cli; depth 0 → 1? remember RFLAGS.IF from before the cli,
 //!                             window_start = rdtsc, IN_WINDOW = true
-//!   leave:  depth 1 → 0?  IN_WINDOW = false, longest = max(longest, rdtsc - window_start),
+//!   leave:  depth 1 → 0?  IN_WINDOW = false, length = rdtsc - window_start:
+//!                         longest = max(longest, length), histogram[log2(length)] += 1,
 //!                         then sti if interrupts were on before the outermost enter
 //!
 //!   a = enter()   b = enter()   leave(a)   leave(b)
@@ -25,8 +26,12 @@
 //! The timer checks on every tick whether it landed inside a window. A tick
 //! can only arrive there if interrupts were not really off, so the violation
 //! count must stay zero; the check is what proves it. The longest window, in
-//! TSC cycles, is what a map window can delay an interrupt by.
+//! TSC cycles, is what a map window can delay an interrupt by; the
+//! histogram of all window lengths ([`super::window_lengths`]) says how
+//! typical it is. Both are measured from [`reset_window_lengths`] on (the
+//! demo resets them at the start of each phase).
 
+use super::window_lengths::{Recorder, WindowLengths};
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use x86_64::instructions::interrupts;
@@ -38,6 +43,7 @@ static ENABLED_BEFORE: AtomicBool = AtomicBool::new(false);
 static IN_WINDOW: AtomicBool = AtomicBool::new(false);
 static WINDOW_START: AtomicU64 = AtomicU64::new(0);
 static LONGEST_WINDOW: AtomicU64 = AtomicU64::new(0);
+static LENGTHS: Recorder = Recorder::new();
 static WINDOWS: AtomicU64 = AtomicU64::new(0);
 static VIOLATIONS: AtomicU64 = AtomicU64::new(0);
 
@@ -79,6 +85,7 @@ pub fn leave(_section: InterruptsOff) {
         IN_WINDOW.store(false, Ordering::Relaxed);
         let length = crate::tsc::read().saturating_sub(WINDOW_START.load(Ordering::Relaxed));
         LONGEST_WINDOW.fetch_max(length, Ordering::Relaxed);
+        LENGTHS.record(length);
         WINDOWS.fetch_add(1, Ordering::Relaxed);
         if restore {
             interrupts::enable();
@@ -106,24 +113,42 @@ pub fn start_checking() {
 /// What was measured so far.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WindowStatistics {
-    /// Outermost windows opened and closed.
+    /// Outermost windows opened and closed since boot.
     pub windows: u64,
-    /// The longest one, in TSC cycles.
+    /// The longest one since [`reset_window_lengths`], in TSC cycles.
     pub longest_cycles: u64,
-    /// Timer interrupts that arrived inside a window (must be 0).
+    /// Timer interrupts that arrived inside a window since boot (must be 0).
     pub violations: u64,
+    /// The lengths of the windows since [`reset_window_lengths`].
+    pub lengths: WindowLengths,
 }
 
-/// The counters since boot (the longest window since [`reset_longest`]).
+impl WindowStatistics {
+    /// The median window length since the reset (the upper edge of its
+    /// log2 bucket, at most the longest).
+    pub fn p50_cycles(&self) -> u64 {
+        self.lengths.percentile(50, self.longest_cycles)
+    }
+
+    /// The 99th percentile, as [`WindowStatistics::p50_cycles`].
+    pub fn p99_cycles(&self) -> u64 {
+        self.lengths.percentile(99, self.longest_cycles)
+    }
+}
+
+/// The counters (see [`WindowStatistics`] for which count since boot).
 pub fn statistics() -> WindowStatistics {
     WindowStatistics {
         windows: WINDOWS.load(Ordering::Relaxed),
         longest_cycles: LONGEST_WINDOW.load(Ordering::Relaxed),
         violations: VIOLATIONS.load(Ordering::Relaxed),
+        lengths: LENGTHS.snapshot(),
     }
 }
 
-/// Forget the longest window (e.g. between demo phases).
-pub fn reset_longest() {
+/// Start measuring window lengths afresh: forget the longest window and
+/// the histogram (e.g. between demo phases, or benchmark operations).
+pub fn reset_window_lengths() {
     LONGEST_WINDOW.store(0, Ordering::Relaxed);
+    LENGTHS.reset();
 }

@@ -17,11 +17,13 @@
 //!
 //! The legacy PIC is remapped above the CPU exceptions (`pic.rs`), the timer
 //! is the PIT (`timer.rs`), and `atomic.rs` runs stretches of code with
-//! interrupts off (zsmalloc's map windows), nested and measured.
+//! interrupts off (zsmalloc's map windows), nested and measured: the longest
+//! window and a histogram of their lengths (`window_lengths.rs`).
 
 pub mod atomic;
 pub mod pic;
 pub mod timer;
+pub mod window_lengths;
 
 pub use timer::{on_tick, set_timer_frequency, ticks, timer_frequency, DEFAULT_TIMER_HZ};
 

@@ -24,7 +24,7 @@
 //! object's handle-table entry records:
 //!
 //! ```text
-//!   entry's location word:  class (16 bits) | zspage (32 bits) | object (16 bits)
+//!   entry's location word (40 bits): class (9) | zspage (19) | object (12)
 //!   malloc(n):  class_for(n) ──lock──► fullest non-full zspage ──► pop a free object
 //!   free(h):    class of the location ──lock──► push the object, relink or destroy
 //! ```
@@ -67,17 +67,21 @@ pub(crate) struct Location {
 }
 
 impl Location {
-    /// The word the handle-table entry stores.
+    /// The word the handle-table entry stores (below `1 << LOCATION_BITS`).
     pub(crate) fn encode(self) -> u64 {
-        (self.class as u64) << 48 | (self.zspage as u64) << 16 | self.object as u64
+        assert!(
+            self.class < 1 << 9 && self.zspage < 1 << 19 && self.object < 1 << 12,
+            "location {self:?} does not fit in 40 bits"
+        );
+        (self.class as u64) << 31 | (self.zspage as u64) << 12 | self.object as u64
     }
 
     /// The location a word stores.
     pub(crate) fn decode(word: u64) -> Location {
         Location {
-            class: (word >> 48) as u16,
-            zspage: (word >> 16) as u32,
-            object: word as u16,
+            class: (word >> 31) as u16,
+            zspage: (word >> 12) as u32 & ((1 << 19) - 1),
+            object: word as u16 & ((1 << 12) - 1),
         }
     }
 }
@@ -279,8 +283,8 @@ mod tests {
     #[test]
     fn location_round_trips() {
         let location = Location {
-            class: 254,
-            zspage: 0xdead_beef,
+            class: 510,
+            zspage: 0x7_beef,
             object: 4095,
         };
         assert_eq!(Location::decode(location.encode()), location);

@@ -51,7 +51,7 @@
 //! The location an object's handle-table entry records:
 //!
 //! ```text
-//!   index in its zspage's live list (16 bits) | zspage (32 bits) | offset / spacing (16 bits)
+//!   40 bits: index in its zspage's live list (12) | zspage (15) | offset / spacing (13)
 //! ```
 
 pub mod check;
@@ -87,17 +87,21 @@ pub(crate) struct Location {
 }
 
 impl Location {
-    /// The word the handle-table entry stores.
+    /// The word the handle-table entry stores (below `1 << LOCATION_BITS`).
     pub(crate) fn encode(self) -> u64 {
-        (self.index as u64) << 48 | (self.zspage as u64) << 16 | self.unit as u64
+        assert!(
+            self.index < 1 << 12 && self.zspage < 1 << 15 && self.unit < 1 << 13,
+            "location {self:?} does not fit in 40 bits"
+        );
+        (self.index as u64) << 28 | (self.zspage as u64) << 13 | self.unit as u64
     }
 
     /// The location a word stores.
     pub(crate) fn decode(word: u64) -> Location {
         Location {
-            index: (word >> 48) as u16,
-            zspage: (word >> 16) as u32,
-            unit: word as u16,
+            index: (word >> 28) as u16 & ((1 << 12) - 1),
+            zspage: (word >> 13) as u32 & ((1 << 15) - 1),
+            unit: word as u16 & ((1 << 13) - 1),
         }
     }
 }
@@ -247,8 +251,8 @@ mod tests {
     fn location_round_trips() {
         let location = Location {
             index: 4095,
-            zspage: 0xdead_beef,
-            unit: 4095,
+            zspage: 0x7eef,
+            unit: 8191,
         };
         assert_eq!(Location::decode(location.encode()), location);
     }
