@@ -9,7 +9,8 @@
 //!   Ctrl-C          abandons the line                     "^C\r\n"
 //!   Ctrl-U          erases the line                       "\b \b" per character
 //!   Ctrl-D          on an empty line: end of input        -
-//!   ESC [ ... X     a terminal's escape sequence (arrow keys, ...): ignored
+//!   ESC [ ... X     a terminal's escape sequence (arrow keys, ...): ignored;
+//!                   a control byte inside one ends it and acts as usual
 //!   0x80..=0xFF     not ASCII: refused, the line is refused at its end   a bell
 //!   other controls  ignored                               a bell
 //! ```
@@ -99,6 +100,11 @@ impl LineEditor {
             self.clear();
         }
         let after_cr = core::mem::replace(&mut self.after_cr, false);
+        if byte < 0x20 {
+            // A control byte ends any escape sequence and then acts as usual
+            // (so an Enter or Ctrl-D is never lost in a broken sequence).
+            self.escape = Escape::None;
+        }
         match self.escape {
             Escape::Started => {
                 self.escape = match byte {

@@ -95,6 +95,15 @@ fn escape_sequences_are_ignored() {
 }
 
 #[test]
+fn a_control_byte_ends_a_broken_escape_sequence() {
+    let events = lines(b"pool\x1b[1\n\x1b\x04");
+    assert_eq!(
+        events,
+        [(Event::Line, "pool".into()), (Event::EndOfInput, "".into())]
+    );
+}
+
+#[test]
 fn ctrl_c_abandons_the_line_and_ctrl_u_erases_it() {
     let mut editor = LineEditor::new();
     let (events, echoed) = type_bytes(&mut editor, b"fill 9\x03pool\x15kmap\n");

@@ -1,0 +1,223 @@
+//! The shell's views of the machine: `stats`, `classes`, `pool`, `frames`
+//! and `kmap`. They change nothing.
+//!
+//! The pool map (`pool`) draws one row per zspage, 16 cells of 256 bytes
+//! per page, pages separated by `|`:
+//!
+//! ```text
+//!      #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; per page)
+//!      0    4 4H    13     3    15584  |################|################|###########+....|....------|
+//! ```
+//!
+//! `H` counts the zspage's HIGHMEM pages; an object that spans two pages
+//! is counted in the `span` column.
+
+use crate::memory::frame::{self, Frame, Zone};
+use crate::memory::kmap::{self, KMAP_SLOTS};
+use crate::memory::zsmalloc_backend::KernelPages;
+use crate::memory::PAGE_SIZE;
+use crate::{print, println};
+use alloc::string::String;
+use alloc::vec::Vec;
+use zram::CompressedStore;
+use zsmalloc::{ObjectView, PoolVisitor, ZspageView};
+
+type Outcome = Result<(), String>;
+
+/// `stats`: Linux's mm_stat line, then each figure with its name.
+pub fn stats(store: &CompressedStore<KernelPages>, configuration: &str) -> Outcome {
+    let statistics = store.statistics();
+    let mm = statistics.mm_stat;
+    let (low, high) = store.pool().backend().frames_in_use();
+    println!("mm_stat          {mm}");
+    println!(
+        "orig_data_size   {:>12} bytes  ({} pages stored)",
+        mm.orig_data_size,
+        mm.orig_data_size / PAGE_SIZE as u64
+    );
+    println!("compr_data_size  {:>12} bytes", mm.compr_data_size);
+    println!(
+        "mem_used_total   {:>12} bytes  ({} pool pages)",
+        mm.mem_used_total,
+        mm.mem_used_total / PAGE_SIZE as u64
+    );
+    println!("mem_limit        {:>12} bytes", mm.mem_limit);
+    println!("mem_used_max     {:>12} bytes", mm.mem_used_max);
+    println!("same_pages       {:>12}", mm.same_pages);
+    println!("pages_compacted  {:>12}", mm.pages_compacted);
+    println!("huge_pages       {:>12}", mm.huge_pages);
+    println!(
+        "compression ratio {:.2}, allocator efficiency {:.3}",
+        mm.compression_ratio(),
+        mm.allocator_efficiency()
+    );
+    println!(
+        "slots: {} of {} hold a page; {} writes ({} refused), {} reads, {} discards",
+        statistics.slots_used,
+        store.slot_count(),
+        statistics.writes,
+        statistics.failed_writes,
+        statistics.reads,
+        statistics.discards
+    );
+    println!("zsmalloc configuration {configuration}: frames {low} LOWMEM, {high} HIGHMEM");
+    Ok(())
+}
+
+/// `classes`: the pool's own table.
+pub fn classes(store: &CompressedStore<KernelPages>) -> Outcome {
+    println!("{}", store.pool().stats());
+    Ok(())
+}
+
+/// Cells per page in the pool map.
+const CELLS_PER_PAGE: usize = 16;
+const CELL_BYTES: usize = PAGE_SIZE / CELLS_PER_PAGE;
+/// Pages drawn per row; a longer zspage is cut short with `>`.
+const PAGES_DRAWN: usize = 4;
+/// Rows drawn; the rest are counted.
+const ROWS_DRAWN: usize = 48;
+
+/// One zspage of the map.
+struct Row {
+    pages: usize,
+    highmem_pages: usize,
+    objects: usize,
+    spanning: usize,
+    payload: usize,
+    /// Object bytes in each drawn cell.
+    cells: [u16; CELLS_PER_PAGE * PAGES_DRAWN],
+}
+
+#[derive(Default)]
+struct MapVisitor {
+    rows: Vec<Row>,
+    zspages: usize,
+    objects: usize,
+}
+
+impl PoolVisitor<Frame> for MapVisitor {
+    fn zspage(&mut self, zspage: &ZspageView<'_, Frame>) {
+        self.zspages += 1;
+        if self.rows.len() < ROWS_DRAWN {
+            self.rows.push(Row {
+                pages: zspage.pages.len(),
+                highmem_pages: zspage
+                    .pages
+                    .iter()
+                    .filter(|frame| frame.zone() == Zone::High)
+                    .count(),
+                objects: 0,
+                spanning: 0,
+                payload: 0,
+                cells: [0; CELLS_PER_PAGE * PAGES_DRAWN],
+            });
+        }
+    }
+
+    fn object(&mut self, object: &ObjectView) {
+        self.objects += 1;
+        if self.zspages > ROWS_DRAWN {
+            return;
+        }
+        let Some(row) = self.rows.last_mut() else {
+            return;
+        };
+        row.objects += 1;
+        row.payload += object.length;
+        let end = object.offset + object.size;
+        if end > object.offset && object.offset / PAGE_SIZE != (end - 1) / PAGE_SIZE {
+            row.spanning += 1;
+        }
+        let mut at = object.offset;
+        while at < end && at / CELL_BYTES < row.cells.len() {
+            let cell_end = (at / CELL_BYTES + 1) * CELL_BYTES;
+            let piece = cell_end.min(end) - at;
+            row.cells[at / CELL_BYTES] += piece as u16;
+            at += piece;
+        }
+    }
+}
+
+/// `pool`: one row per zspage.
+pub fn pool(store: &CompressedStore<KernelPages>) -> Outcome {
+    let mut visitor = MapVisitor::default();
+    store.pool().walk(&mut visitor);
+    println!(
+        "pool: {} zspages, {} pages, {} objects (layout {})",
+        visitor.zspages,
+        store.pool().total_pages(),
+        visitor.objects,
+        store.pool().layout().name()
+    );
+    if visitor.zspages == 0 {
+        return Ok(());
+    }
+    println!("   #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; per page)");
+    for (index, row) in visitor.rows.iter().enumerate() {
+        print!(
+            "{index:>4}  {:>3} {}H {:>5} {:>5} {:>8}  |",
+            row.pages, row.highmem_pages, row.objects, row.spanning, row.payload
+        );
+        for page in 0..row.pages.min(PAGES_DRAWN) {
+            let cells = &row.cells[page * CELLS_PER_PAGE..(page + 1) * CELLS_PER_PAGE];
+            let drawn: String = cells
+                .iter()
+                .map(|&bytes| match bytes as usize {
+                    0 => '.',
+                    CELL_BYTES => '#',
+                    _ => '+',
+                })
+                .collect();
+            print!("{drawn}|");
+        }
+        println!("{}", if row.pages > PAGES_DRAWN { ">" } else { "" });
+    }
+    if visitor.zspages > ROWS_DRAWN {
+        println!("  ... and {} more zspages", visitor.zspages - ROWS_DRAWN);
+    }
+    Ok(())
+}
+
+/// `frames`: both zones and the buddy allocator's free lists.
+pub fn frames() -> Outcome {
+    let zones = frame::statistics();
+    println!("zone     physical range              frames     free  allocated  high-water");
+    for zone in &zones {
+        println!(
+            "{:<7}  [{:#011x}-{:#011x})  {:>7}  {:>7}  {:>9}  {:>10}",
+            zone.zone.name(),
+            zone.start,
+            zone.end,
+            zone.total,
+            zone.free,
+            zone.allocated,
+            zone.high_water
+        );
+    }
+    println!("free lists: free blocks of 2^order frames");
+    print!("order  ");
+    for order in 0..zones[0].free_blocks.len() {
+        print!("{order:>6}");
+    }
+    println!();
+    for zone in &zones {
+        print!("{:<7}", zone.zone.name());
+        for blocks in zone.free_blocks {
+            print!("{blocks:>6}");
+        }
+        println!();
+    }
+    Ok(())
+}
+
+/// `kmap`: the temporary mappings of HIGHMEM frames.
+pub fn kmap() -> Outcome {
+    let statistics = kmap::statistics();
+    println!("kmap calls        {:>10}", statistics.calls);
+    println!("  HIGHMEM         {:>10}   (took a slot)", statistics.highmem_calls);
+    println!("TLB flushes       {:>10}", statistics.tlb_flushes);
+    println!("slots in use      {:>10}   of {KMAP_SLOTS}", statistics.slots_in_use);
+    println!("slots at most     {:>10}", statistics.slot_high_water);
+    Ok(())
+}
