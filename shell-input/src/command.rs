@@ -187,7 +187,10 @@ impl fmt::Display for ParseError<'_> {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParseError::UnknownCommand(word) => {
-                write!(formatter, "unknown command '{word}' (type help for the list)")
+                write!(
+                    formatter,
+                    "unknown command '{word}' (type help for the list)"
+                )
             }
             ParseError::Missing { what, usage } => {
                 write!(formatter, "missing {what} (usage: {usage})")

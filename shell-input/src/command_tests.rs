@@ -100,7 +100,13 @@ fn write_errors_say_what_is_wrong() {
 
 #[test]
 fn read_discard_fill_and_their_errors() {
-    assert_eq!(command("read 4"), Command::Read { slot: 4, hex: false });
+    assert_eq!(
+        command("read 4"),
+        Command::Read {
+            slot: 4,
+            hex: false
+        }
+    );
     assert_eq!(command("read 4 hex"), Command::Read { slot: 4, hex: true });
     assert_eq!(command("discard 12"), Command::Discard { slot: 12 });
     assert_eq!(command("fill 100"), Command::Fill { pages: 100 });
@@ -156,8 +162,8 @@ fn unknown_commands_and_extra_words_are_errors() {
 #[test]
 fn help_names_every_command() {
     for name in [
-        "help", "write", "read", "discard", "fill", "churn", "compact", "stats", "classes",
-        "pool", "frames", "kmap", "limit", "config", "exit",
+        "help", "write", "read", "discard", "fill", "churn", "compact", "stats", "classes", "pool",
+        "frames", "kmap", "limit", "config", "exit",
     ] {
         assert!(HELP.contains(&std::format!("\n  {name} ")), "{name}");
     }

@@ -13,6 +13,10 @@
 //! The kernel runs the commands (`kernel/src/shell`).
 #![no_std]
 
+/// The line the kernel's shell prints once it is ready for input; the host
+/// runner waits for it before it forwards piped input.
+pub const READY_LINE: &str = "zsmalloc-os shell: type help for the commands";
+
 pub mod command;
 pub mod line_editor;
 

@@ -24,13 +24,9 @@ use crate::memory::PAGE_SIZE;
 use crate::qemu::{exit, ExitCode};
 use crate::{console, print, println};
 use alloc::string::String;
-use shell_input::{parse, Command, Event, LineEditor, HELP, LINE_CAPACITY};
+use shell_input::{parse, Command, Event, LineEditor, HELP, LINE_CAPACITY, READY_LINE};
 use spin::Mutex;
 use zram::CompressedStore;
-
-/// The line the shell prints once it is ready for input; the host runner
-/// waits for it before it forwards piped input.
-pub const READY_LINE: &str = "zsmalloc-os shell: type help for the commands";
 
 /// The prompt.
 pub const PROMPT: &str = "zram> ";

@@ -34,7 +34,10 @@ impl Session<'_> {
         if slot < slots {
             Ok(())
         } else {
-            Err(format!("slot {slot} is out of range (slots 0..={})", slots - 1))
+            Err(format!(
+                "slot {slot} is out of range (slots 0..={})",
+                slots - 1
+            ))
         }
     }
 
@@ -204,8 +207,7 @@ impl Session<'_> {
     }
 
     pub(super) fn config(&mut self, name: &str) -> Outcome {
-        let Some(&(name, config)) = CONFIGURATIONS.iter().find(|(known, _)| *known == name)
-        else {
+        let Some(&(name, config)) = CONFIGURATIONS.iter().find(|(known, _)| *known == name) else {
             let known: alloc::vec::Vec<&str> =
                 CONFIGURATIONS.iter().map(|(known, _)| *known).collect();
             return Err(format!(

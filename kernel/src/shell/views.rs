@@ -153,7 +153,9 @@ pub fn pool(store: &CompressedStore<KernelPages>) -> Outcome {
     if visitor.zspages == 0 {
         return Ok(());
     }
-    println!("   #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; per page)");
+    println!(
+        "   #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; per page)"
+    );
     for (index, row) in visitor.rows.iter().enumerate() {
         print!(
             "{index:>4}  {:>3} {}H {:>5} {:>5} {:>8}  |",
@@ -215,9 +217,15 @@ pub fn frames() -> Outcome {
 pub fn kmap() -> Outcome {
     let statistics = kmap::statistics();
     println!("kmap calls        {:>10}", statistics.calls);
-    println!("  HIGHMEM         {:>10}   (took a slot)", statistics.highmem_calls);
+    println!(
+        "  HIGHMEM         {:>10}   (took a slot)",
+        statistics.highmem_calls
+    );
     println!("TLB flushes       {:>10}", statistics.tlb_flushes);
-    println!("slots in use      {:>10}   of {KMAP_SLOTS}", statistics.slots_in_use);
+    println!(
+        "slots in use      {:>10}   of {KMAP_SLOTS}",
+        statistics.slots_in_use
+    );
     println!("slots at most     {:>10}", statistics.slot_high_water);
     Ok(())
 }
