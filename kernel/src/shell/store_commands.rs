@@ -95,6 +95,8 @@ impl Session<'_> {
             if end < PAGE_SIZE {
                 println!("  {end:04x}  zeros to the end of the page");
             }
+        } else if end == 0 {
+            // Nothing to show: the description said what it reads as.
         } else if used.iter().all(|byte| (b' '..=b'~').contains(byte)) {
             let text = core::str::from_utf8(used).unwrap_or("");
             println!("  \"{text}\" ({end} bytes, then zeros)");

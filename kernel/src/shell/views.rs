@@ -1,12 +1,13 @@
 //! The shell's views of the machine: `stats`, `classes`, `pool`, `frames`
 //! and `kmap`. They change nothing.
 //!
-//! The pool map (`pool`) draws one row per zspage, 16 cells of 256 bytes
-//! per page, pages separated by `|`:
+//! The pool map (`pool`) draws one row per zspage, about 64 cells split
+//! among its pages (16 cells of 256 bytes per page for a zspage of 4
+//! pages), pages separated by `|`:
 //!
 //! ```text
-//!      #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; per page)
-//!      0    4 4H    13     3    15584  |################|################|###########+....|....------|
+//!      #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; | between pages)
+//!      0    4 4H    13     3    15584  |################|################|###########+....|................|
 //! ```
 //!
 //! `H` counts the zspage's HIGHMEM pages; an object that spans two pages
@@ -70,11 +71,10 @@ pub fn classes(store: &CompressedStore<KernelPages>) -> Outcome {
     Ok(())
 }
 
-/// Cells per page in the pool map.
-const CELLS_PER_PAGE: usize = 16;
-const CELL_BYTES: usize = PAGE_SIZE / CELLS_PER_PAGE;
+/// Cells per row of the pool map (split among the zspage's pages).
+const ROW_CELLS: usize = 64;
 /// Pages drawn per row; a longer zspage is cut short with `>`.
-const PAGES_DRAWN: usize = 4;
+const PAGES_DRAWN: usize = 32;
 /// Rows drawn; the rest are counted.
 const ROWS_DRAWN: usize = 48;
 
@@ -86,7 +86,17 @@ struct Row {
     spanning: usize,
     payload: usize,
     /// Object bytes in each drawn cell.
-    cells: [u16; CELLS_PER_PAGE * PAGES_DRAWN],
+    cells: Vec<usize>,
+}
+
+impl Row {
+    fn cells_per_page(&self) -> usize {
+        (ROW_CELLS / self.pages.max(1)).max(2)
+    }
+
+    fn cell_bytes(&self) -> usize {
+        PAGE_SIZE / self.cells_per_page()
+    }
 }
 
 #[derive(Default)]
@@ -100,7 +110,7 @@ impl PoolVisitor<Frame> for MapVisitor {
     fn zspage(&mut self, zspage: &ZspageView<'_, Frame>) {
         self.zspages += 1;
         if self.rows.len() < ROWS_DRAWN {
-            self.rows.push(Row {
+            let mut row = Row {
                 pages: zspage.pages.len(),
                 highmem_pages: zspage
                     .pages
@@ -110,8 +120,10 @@ impl PoolVisitor<Frame> for MapVisitor {
                 objects: 0,
                 spanning: 0,
                 payload: 0,
-                cells: [0; CELLS_PER_PAGE * PAGES_DRAWN],
-            });
+                cells: Vec::new(),
+            };
+            row.cells = alloc::vec![0; row.cells_per_page() * row.pages.min(PAGES_DRAWN)];
+            self.rows.push(row);
         }
     }
 
@@ -129,11 +141,12 @@ impl PoolVisitor<Frame> for MapVisitor {
         if end > object.offset && object.offset / PAGE_SIZE != (end - 1) / PAGE_SIZE {
             row.spanning += 1;
         }
+        let cell_bytes = row.cell_bytes();
         let mut at = object.offset;
-        while at < end && at / CELL_BYTES < row.cells.len() {
-            let cell_end = (at / CELL_BYTES + 1) * CELL_BYTES;
+        while at < end && at / cell_bytes < row.cells.len() {
+            let cell_end = (at / cell_bytes + 1) * cell_bytes;
             let piece = cell_end.min(end) - at;
-            row.cells[at / CELL_BYTES] += piece as u16;
+            row.cells[at / cell_bytes] += piece;
             at += piece;
         }
     }
@@ -154,20 +167,20 @@ pub fn pool(store: &CompressedStore<KernelPages>) -> Outcome {
         return Ok(());
     }
     println!(
-        "   #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; per page)"
+        "   #  pages  objs  span  payload  map (#: object bytes, +: partly, .: free; | between pages)"
     );
     for (index, row) in visitor.rows.iter().enumerate() {
         print!(
             "{index:>4}  {:>3} {}H {:>5} {:>5} {:>8}  |",
             row.pages, row.highmem_pages, row.objects, row.spanning, row.payload
         );
-        for page in 0..row.pages.min(PAGES_DRAWN) {
-            let cells = &row.cells[page * CELLS_PER_PAGE..(page + 1) * CELLS_PER_PAGE];
-            let drawn: String = cells
+        let cell_bytes = row.cell_bytes();
+        for page in row.cells.chunks(row.cells_per_page()) {
+            let drawn: String = page
                 .iter()
-                .map(|&bytes| match bytes as usize {
+                .map(|&bytes| match bytes {
                     0 => '.',
-                    CELL_BYTES => '#',
+                    full if full >= cell_bytes => '#',
                     _ => '+',
                 })
                 .collect();
