@@ -47,6 +47,8 @@
 //!     └─ zsmalloc_backend  zsmalloc's pages: frames, kmap, atomic sections
 //!   ramdisk            the page corpus the bootloader loaded; moved out of LOWMEM at boot
 //!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
+//!   shell              a prompt on the serial console to poke the store (line editing
+//!                      and parsing: crate shell-input)
 //!   qemu               leaving QEMU with an exit code
 //! ```
 //!
@@ -69,6 +71,7 @@ pub mod log;
 pub mod memory;
 pub mod qemu;
 pub mod ramdisk;
+pub mod shell;
 pub mod tsc;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};

@@ -1,6 +1,7 @@
 //! The demo kernel: boots, reports the machine, and runs the compressed-RAM
 //! demo (see `kernel::compressed_ram::demo`) on the ramdisk's page corpus or,
 //! without one, on the built-in workload. QEMU's exit code is the verdict.
+//! With the boot option `shell=on` it runs the shell (`kernel::shell`) instead.
 #![no_std]
 #![no_main]
 
@@ -36,6 +37,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "TSC: {} MHz (calibrated against the PIT)",
         cycles_per_second / 1_000_000
     );
+    // `./run-qemu.sh --shell` (boot option shell=on): a prompt instead of the demo.
+    if kernel::boot_options::get("shell") == Some("on") {
+        kernel::shell::run(&workload());
+    }
     let verified = demo::run(&workload());
     info!("kernel heap: {}", memory::heap::statistics());
     if verified {
