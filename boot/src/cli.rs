@@ -36,6 +36,8 @@ options:
   --timeout SECONDS kill QEMU after this many seconds; 0: no limit (default: the demo
                     120 s + 5 s per MiB of corpus, the test kernel 600 s, none with --gdb)
   --option KEY=VAL  pass a raw boot option to the kernel
+  --display         show QEMU's window (the kernel draws a map of memory and of the pool)
+  --screenshot DIR  save the screen as DIR/PHASE.png at the end of each demo phase
   -h, --help        show this text
 
 environment:
@@ -128,6 +130,13 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             "--option" => machine.options.push(value_of("--option", &mut words)?),
             "--corpus" => corpus = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
             "--built-in" => built_in = true,
+            // --- the screen ---
+            "--display" => machine.display = true,
+            "--screenshot" => {
+                let directory = value_of("--screenshot", &mut words)?;
+                machine.screenshots = Some(PathBuf::from(directory));
+                machine.options.push("screenshot".into());
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -265,6 +274,18 @@ mod tests {
         assert!(parse(&["--bench", "--built-in"])
             .unwrap_err()
             .contains("demo's workload"));
+    }
+
+    #[test]
+    fn display_and_screenshots_reach_the_machine() {
+        let arguments = parse(&["--display", "--screenshot", "shots"]).unwrap();
+        assert!(arguments.machine.display);
+        assert_eq!(arguments.machine.screenshots, Some(PathBuf::from("shots")));
+        assert_eq!(arguments.machine.options, vec!["screenshot".to_string()]);
+        assert!(!parse(&[]).unwrap().machine.display);
+        assert!(parse(&["--screenshot"])
+            .unwrap_err()
+            .contains("needs a value"));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!     -drive format=raw,file=IMAGE           the disk image
 //!     -bios OVMF.fd                          UEFI firmware (only with --uefi)
 //!     -m MEMORY                              guest RAM
-//!     -serial stdio -display none            the console is the serial port
+//!     -serial stdio -display none            the console is the serial port (--display: a window)
+//!     -monitor unix:SOCKET,server=on,wait=off  only with --screenshot DIR (see `screenshot`)
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
 //!     -fw_cfg name=opt/zsmalloc-os/options   boot options (their format: crate boot-options)
@@ -23,10 +24,11 @@
 //! Anything else (0 after a triple fault, 1 for a QEMU error) is a failure.
 
 use crate::image::DiskImage;
+use crate::screenshot::Monitor;
 use crate::Firmware;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -63,6 +65,10 @@ pub struct Machine {
     pub echo: bool,
     /// Appended to QEMU's command line (from `QEMU_EXTRA_ARGS`).
     pub extra_args: Vec<String>,
+    /// Show QEMU's window (`--display`) instead of running headless.
+    pub display: bool,
+    /// Save the screen as PNG here at the end of each phase (`--screenshot DIR`).
+    pub screenshots: Option<PathBuf>,
 }
 
 impl Machine {
@@ -80,6 +86,8 @@ impl Machine {
             timeout: None,
             echo: true,
             extra_args: split_extra_args(&extra.unwrap_or_default().to_string_lossy()),
+            display: false,
+            screenshots: None,
         }
     }
 }
@@ -164,15 +172,17 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
         command.arg("-bios").arg(ovmf);
     }
     command.arg("-m").arg(format!("{}M", machine.memory_mib));
-    command.args([
-        "-serial",
-        "stdio",
-        "-display",
-        "none",
-        "-no-reboot",
-        "-net",
-        "none",
-    ]);
+    command.args(["-serial", "stdio"]);
+    if !machine.display {
+        command.args(["-display", "none"]);
+    }
+    command.args(["-no-reboot", "-net", "none"]);
+    if machine.screenshots.is_some() {
+        let socket = monitor_socket(image);
+        command
+            .arg("-monitor")
+            .arg(format!("unix:{},server=on,wait=off", socket.display()));
+    }
     command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     let options = machine.options.join(" ");
     boot_options::check(&options).map_err(|error| anyhow::anyhow!("{error}: {options}"))?;
@@ -196,8 +206,14 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
         command.args(["-s", "-S"]);
     }
     command.args(&machine.extra_args);
+    // With screenshots, the host answers the kernel on the serial line.
+    let stdin = if machine.screenshots.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
     command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     Ok(command)
@@ -212,6 +228,10 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
     })?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let collected = Arc::new(Mutex::new(String::new()));
+    let mut camera = match &machine.screenshots {
+        Some(directory) => Some(Camera::new(directory, image.path(), child.stdin.take())?),
+        None => None,
+    };
     let reader = {
         let collected = Arc::clone(&collected);
         let echo = machine.echo;
@@ -219,6 +239,9 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
                 let text = String::from_utf8_lossy(&line).replace('\r', "");
+                if let Some(camera) = camera.as_mut() {
+                    camera.on_line(&text);
+                }
                 if echo {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{text}");
@@ -251,6 +274,59 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
     let _ = reader.join();
     let output = collected.lock().unwrap().clone();
     Ok(Outcome { ending, output })
+}
+
+/// Where QEMU's monitor listens for the run of `image`.
+fn monitor_socket(image: &Path) -> PathBuf {
+    image.with_file_name("monitor.sock")
+}
+
+/// Takes the screenshots the kernel asks for (see `screenshot`).
+struct Camera {
+    directory: PathBuf,
+    socket: PathBuf,
+    monitor: Option<Monitor>,
+    serial: Option<ChildStdin>,
+}
+
+impl Camera {
+    fn new(directory: &Path, image: &Path, serial: Option<ChildStdin>) -> anyhow::Result<Camera> {
+        std::fs::create_dir_all(directory).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot create the screenshot directory {}: {error}",
+                directory.display()
+            )
+        })?;
+        Ok(Camera {
+            directory: directory.to_path_buf(),
+            socket: monitor_socket(image),
+            monitor: None,
+            serial,
+        })
+    }
+
+    /// A console line: on `SCREEN-READY`, save the screen, then let the
+    /// kernel go on. A failure is reported and the kernel still goes on.
+    fn on_line(&mut self, line: &str) {
+        let Some(phase) = crate::screenshot::phase_of(line) else {
+            return;
+        };
+        match self.take(phase) {
+            Ok(path) => eprintln!("screenshot: {}", path.display()),
+            Err(error) => eprintln!("screenshot of phase {phase} failed: {error:#}"),
+        }
+        if let Some(serial) = self.serial.as_mut() {
+            let _ = serial.write_all(b"\n").and_then(|()| serial.flush());
+        }
+    }
+
+    fn take(&mut self, phase: &str) -> anyhow::Result<PathBuf> {
+        if self.monitor.is_none() {
+            self.monitor = Some(Monitor::connect(&self.socket, Duration::from_secs(10))?);
+        }
+        let monitor = self.monitor.as_mut().expect("connected just above");
+        monitor.screenshot(&self.directory, phase)
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,16 @@ pub fn print(arguments: fmt::Arguments) {
     });
 }
 
+/// A byte received on COM1, if one is waiting (never blocks).
+pub fn try_read_byte() -> Option<u8> {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        CONSOLE
+            .lock()
+            .as_mut()
+            .and_then(|uart| uart.inner_mut().try_receive_byte().ok())
+    })
+}
+
 /// Make the console usable from a panic or fault that may have struck while
 /// the lock was held. Only for code that never returns to the interrupted code.
 pub fn force_unlock() {
