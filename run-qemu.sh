@@ -153,6 +153,13 @@ case "${1:-}" in
         ;;
     *)
         setup
-        exec cargo run --quiet --release -p boot -- "$@"
+        # --screenshot DIR is the caller's path: make a relative one absolute.
+        arguments=("$@")
+        for ((i = 1; i < ${#arguments[@]}; i++)); do
+            if [[ ${arguments[i - 1]} == --screenshot && ${arguments[i]} != /* ]]; then
+                arguments[i]=$invocation_dir/${arguments[i]}
+            fi
+        done
+        exec cargo run --quiet --release -p boot -- "${arguments[@]}"
         ;;
 esac

@@ -38,6 +38,8 @@ options:
   --timeout SECONDS kill QEMU after this many seconds; 0: no limit (default: the demo
                     120 s + 5 s per MiB of corpus, the test kernel 600 s, none with --gdb)
   --option KEY=VAL  pass a raw boot option to the kernel
+  --display         show QEMU's window (the kernel draws a map of memory and of the pool)
+  --screenshot DIR  save the screen as DIR/PHASE.png at the end of each demo phase
   -h, --help        show this text
 
 environment:
@@ -134,6 +136,13 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             "--option" => machine.options.push(value_of("--option", &mut words)?),
             "--corpus" => corpus = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
             "--built-in" => built_in = true,
+            // --- the screen ---
+            "--display" => machine.display = true,
+            "--screenshot" => {
+                let directory = value_of("--screenshot", &mut words)?;
+                machine.screenshots = Some(PathBuf::from(directory));
+                machine.options.push("screenshot".into());
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -162,6 +171,13 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     if shell {
         if kernel != Kernel::Demo {
             return Err("--shell runs in the demo kernel; not with --tests or --bench".into());
+        }
+        if machine.screenshots.is_some() {
+            return Err(
+                "--screenshot saves the demo's phases; the shell has none (the screen follows \
+                 its commands: watch it with --display)"
+                    .into(),
+            );
         }
         machine.options.push("shell=on".into());
         machine.input = SerialInput::from_host_stdin();
@@ -293,7 +309,22 @@ mod tests {
         assert!(parse(&["--shell", "--tests"])
             .unwrap_err()
             .contains("--shell runs in the demo kernel"));
+        assert!(parse(&["--shell", "--screenshot", "shots"])
+            .unwrap_err()
+            .contains("the shell has none"));
         assert_eq!(parse(&[]).unwrap().machine.input, SerialInput::Closed);
+    }
+
+    #[test]
+    fn display_and_screenshots_reach_the_machine() {
+        let arguments = parse(&["--display", "--screenshot", "shots"]).unwrap();
+        assert!(arguments.machine.display);
+        assert_eq!(arguments.machine.screenshots, Some(PathBuf::from("shots")));
+        assert_eq!(arguments.machine.options, vec!["screenshot".to_string()]);
+        assert!(!parse(&[]).unwrap().machine.display);
+        assert!(parse(&["--screenshot"])
+            .unwrap_err()
+            .contains("needs a value"));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!     -bios OVMF.fd                          UEFI firmware (only with --uefi)
 //!     -m MEMORY                              guest RAM
 //!     -serial stdio -display none            the console is the serial port (its input:
-//!                                            closed, the terminal, or piped, see SerialInput)
+//!                                            closed, the terminal, or piped, see SerialInput;
+//!                                            --display: a window)
+//!     -monitor unix:SOCKET,server=on,wait=off  only with --screenshot DIR (see `screenshot`)
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
 //!     -fw_cfg name=opt/zsmalloc-os/options   boot options (their format: crate boot-options)
@@ -24,9 +26,10 @@
 //! Anything else (0 after a triple fault, 1 for a QEMU error) is a failure.
 
 use crate::image::DiskImage;
+use crate::screenshot::{monitor_socket, Camera};
 use crate::Firmware;
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,6 +69,10 @@ pub struct Machine {
     pub extra_args: Vec<String>,
     /// What the guest's serial port receives.
     pub input: SerialInput,
+    /// Show QEMU's window (`--display`) instead of running headless.
+    pub display: bool,
+    /// Save the screen as PNG here at the end of each phase (`--screenshot DIR`).
+    pub screenshots: Option<PathBuf>,
 }
 
 /// What the guest's serial port receives (the kernel's shell reads it).
@@ -140,6 +147,8 @@ impl Machine {
             echo: true,
             extra_args: split_extra_args(&extra.unwrap_or_default().to_string_lossy()),
             input: SerialInput::Closed,
+            display: false,
+            screenshots: None,
         }
     }
 }
@@ -224,15 +233,17 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
         command.arg("-bios").arg(ovmf);
     }
     command.arg("-m").arg(format!("{}M", machine.memory_mib));
-    command.args([
-        "-serial",
-        "stdio",
-        "-display",
-        "none",
-        "-no-reboot",
-        "-net",
-        "none",
-    ]);
+    command.args(["-serial", "stdio"]);
+    if !machine.display {
+        command.args(["-display", "none"]);
+    }
+    command.args(["-no-reboot", "-net", "none"]);
+    if machine.screenshots.is_some() {
+        let socket = monitor_socket(image);
+        command
+            .arg("-monitor")
+            .arg(format!("unix:{},server=on,wait=off", socket.display()));
+    }
     command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     let options = machine.options.join(" ");
     boot_options::check(&options).map_err(|error| anyhow::anyhow!("{error}: {options}"))?;
@@ -258,6 +269,8 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
     command.args(&machine.extra_args);
     command
         .stdin(match machine.input {
+            // With screenshots, the host answers the kernel on the serial line.
+            SerialInput::Closed if machine.screenshots.is_some() => Stdio::piped(),
             SerialInput::Closed => Stdio::null(),
             SerialInput::Terminal => Stdio::inherit(),
             SerialInput::HostStdin | SerialInput::Script(_) => Stdio::piped(),
@@ -277,10 +290,15 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
     let stdout = child.stdout.take().expect("stdout is piped");
     let collected = Arc::new(Mutex::new(Vec::new()));
     let (ready_sender, ready) = mpsc::channel();
+    // With screenshots, the host answers the kernel on the serial line.
+    let camera = match &machine.screenshots {
+        Some(directory) => Some(Camera::new(directory, image.path(), child.stdin.take())?),
+        None => None,
+    };
     let reader = {
         let collected = Arc::clone(&collected);
         let echo = machine.echo;
-        std::thread::spawn(move || stream_output(stdout, echo, &collected, ready_sender))
+        std::thread::spawn(move || stream_output(stdout, echo, &collected, ready_sender, camera))
     };
     if let Some(stdin) = child.stdin.take() {
         // Not joined: reading our stdin may block after QEMU is gone.
@@ -318,13 +336,16 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
 
 /// Copy QEMU's output as it comes (a prompt has no newline) to `collected`
 /// and, with `echo`, to our stdout; fire `ready` once the shell's ready
-/// line has appeared.
+/// line has appeared; hand every complete line to the `camera`
+/// (`--screenshot`), which answers the kernel's `SCREEN-READY` lines.
 fn stream_output(
     mut stdout: ChildStdout,
     echo: bool,
     collected: &Mutex<Vec<u8>>,
     ready: mpsc::Sender<()>,
+    mut camera: Option<Camera>,
 ) {
+    let mut line = Vec::new();
     let marker = shell_input::READY_LINE.as_bytes();
     let mut ready = Some(ready);
     let mut buffer = [0u8; 4096];
@@ -343,6 +364,16 @@ fn stream_output(
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&shown);
             let _ = out.flush();
+        }
+        if let Some(camera) = camera.as_mut() {
+            for &byte in chunk {
+                if byte == b'\n' {
+                    camera.on_line(String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                    line.clear();
+                } else {
+                    line.push(byte);
+                }
+            }
         }
         let mut collected = collected.lock().unwrap();
         // Where the marker may start: in this chunk, or just before it.

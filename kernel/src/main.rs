@@ -5,6 +5,8 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 use bootloader_api::{entry_point, BootInfo};
 use core::panic::PanicInfo;
 use kernel::compressed_ram::{demo, workload::Workload};
@@ -39,6 +41,7 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
     );
     // `./run-qemu.sh --shell` (boot option shell=on): a prompt instead of the demo.
     if kernel::boot_options::get("shell") == Some("on") {
+        kernel::shell::set_observer(Some(show_on_screen));
         kernel::shell::run(&workload());
     }
     let verified = demo::run(&workload());
@@ -55,6 +58,16 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     kernel::report_panic_and_exit(info)
+}
+
+/// The shell's observer: after each command, the screen shows the pool as
+/// the command left it.
+fn show_on_screen(
+    store: &zram::CompressedStore<kernel::memory::zsmalloc_backend::KernelPages>,
+    configuration: &str,
+    command: &str,
+) {
+    kernel::screen::refresh(&alloc::format!("shell ({configuration}): {command}"), store);
 }
 
 fn show_timer_ticks(count: usize) {
