@@ -31,8 +31,8 @@
 //!    a `.rs` file, separated from it and from each other only by
 //!    whitespace, `,`, `:`, `;`, `(`, `)`, dashes or the word `and`, name
 //!    items of that file: `` `zsmalloc/src/pool.rs`: `Pool`, `Pool::malloc` ``.
-//!    Any other text ends the run, and so does a new paragraph, list item,
-//!    quote or table row.
+//!    Any other text ends the run, and so does a new paragraph, heading,
+//!    list item, quote, table row or fenced block.
 //! 4. **What counts as defined.** An item `Name` (a trailing `()` or `!` is
 //!    dropped) is defined in a file when, outside `//` comments, the file
 //!    has `fn`, `struct`, `enum`, `union`, `trait`, `const`, `static`
@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 mod markdown;
 mod rust_items;
 
-pub use markdown::{code_spans, references, Reference};
+pub use markdown::{code_spans, references, Reference, Span};
 pub use rust_items::defines;
 
 /// Top-level directories of Linux's source tree: paths starting with one of

@@ -19,6 +19,8 @@ pub struct Span {
     /// The Markdown text between the previous span (or the chunk's start)
     /// and this one.
     pub before: String,
+    /// Which stretch of prose between fenced blocks it is in (0, 1, ...).
+    pub chunk: usize,
 }
 
 /// A path named by the text, with the items it must define.
@@ -70,7 +72,7 @@ fn prose_chunks(text: &str) -> Vec<(usize, String)> {
 /// is plain text.
 pub fn code_spans(text: &str) -> Vec<Span> {
     let mut spans = Vec::new();
-    for (first_line, chunk) in prose_chunks(text) {
+    for (chunk_index, (first_line, chunk)) in prose_chunks(text).into_iter().enumerate() {
         let bytes = chunk.as_bytes();
         let mut position = 0;
         let mut text_start = 0;
@@ -88,6 +90,7 @@ pub fn code_spans(text: &str) -> Vec<Span> {
                         text: chunk[content_start..close].trim().to_string(),
                         line,
                         before: chunk[text_start..position].to_string(),
+                        chunk: chunk_index,
                     });
                     position = close + run;
                     text_start = position;
@@ -165,7 +168,7 @@ fn is_separator(text: &str) -> bool {
         // A blank line between the spans (not the empty start of the
         // span's own line) is a new paragraph.
         (line.is_empty() && index < last)
-            || line.starts_with(['-', '*', '+', '>', '|'])
+            || line.starts_with(['-', '*', '+', '>', '|', '#'])
             || line.split_once(". ").is_some_and(|(number, _)| {
                 !number.is_empty() && number.chars().all(|c| c.is_ascii_digit())
             })
@@ -181,7 +184,11 @@ pub fn references(text: &str) -> Vec<Reference> {
     let mut found: Vec<Reference> = Vec::new();
     // Whether the last reference is a `.rs` file still taking items.
     let mut open = false;
+    let mut chunk = 0;
     for span in code_spans(text) {
+        // A fenced block ends a run of items too.
+        open &= span.chunk == chunk;
+        chunk = span.chunk;
         if let Some((path, item)) = span.text.split_once(".rs::") {
             if let (Some(path), Some(item)) = (as_path(&format!("{path}.rs")), as_item(item)) {
                 found.push(Reference {

@@ -86,6 +86,10 @@ fn a_new_list_item_ends_the_run_of_items() {
     assert_eq!(found[0].items, ["Pool"]);
     let found = references("`src/pool.rs`, `Pool`,\n`PAGE_SIZE`\n\n`COM1`");
     assert_eq!(found[0].items, ["Pool", "PAGE_SIZE"]);
+    let found = references("`src/pool.rs`: `Pool`\n## Try it\n`COM1`");
+    assert_eq!(found[0].items, ["Pool"]);
+    let found = references("`src/pool.rs`: `Pool`\n```\nout\n```\n`COM1`");
+    assert_eq!(found[0].items, ["Pool"]);
 }
 
 #[test]
