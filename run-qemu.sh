@@ -6,6 +6,7 @@
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
 #   ./run-qemu.sh miri          the no_std crates' tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #   ./run-qemu.sh plot LOG... [-o DIR]   SVG charts from the report lines of saved runs
+#   ./run-qemu.sh book          the guided tour (mdBook) into book/book/
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
@@ -58,6 +59,24 @@ setup() {
     ensure_qemu
 }
 
+# The mdBook version the tour is built with; installed from crates.io into
+# .tools/ when no mdbook of that version is on the PATH.
+mdbook_version=0.5.4
+
+ensure_mdbook() {
+    local candidate
+    for candidate in mdbook .tools/bin/mdbook; do
+        if "$candidate" --version 2>/dev/null | grep -qx "mdbook v$mdbook_version"; then
+            mdbook=$candidate
+            return
+        fi
+    done
+    echo "run-qemu.sh: installing mdbook $mdbook_version into .tools/ ..." >&2
+    cargo install mdbook --locked --version "$mdbook_version" --root .tools >&2 ||
+        die "could not install mdbook $mdbook_version (it comes from crates.io)"
+    mdbook=.tools/bin/mdbook
+}
+
 # Add up the "test result: ... N passed; M failed" lines of every test binary
 # (host crates, doc tests, the kernel's own runs) into one closing line.
 summarise() {
@@ -70,13 +89,18 @@ summarise() {
          END { printf "total: %d passed, %d failed\n", passed, failed }' "$1"
 }
 
+# The host crates: tested with `cargo test`, linted with their test targets.
+host_crate_names=(zsmalloc zram bench buddy kmap-slots boot-options shell-input plot tour-check)
+host_crates=()
+for name in "${host_crate_names[@]}"; do host_crates+=(-p "$name"); done
+
 run_tests() {
     local filter=("$@")
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, shell-input, plot =="
-        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p plot -- "${filter[@]}" || status=1
+        echo "== host tests: ${host_crate_names[*]} =="
+        cargo test "${host_crates[@]}" -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -115,7 +139,7 @@ case "${1:-}" in
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p plot --all-targets -- -D warnings
+        cargo clippy "${host_crates[@]}" --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
         cargo clippy -p kernel -p kernel-tests -p kernel-bench --target x86_64-unknown-none -- -D warnings
         ;;
@@ -146,6 +170,16 @@ case "${1:-}" in
             arguments+=("$argument")
         done
         exec cargo run --quiet --release -p plot -- "${arguments[@]}"
+        ;;
+    book)
+        # The guided tour: book/src/ into book/book/ (open book/book/index.html).
+        # The test suite's tour-check keeps the paths and items it names real.
+        shift
+        [ $# -eq 0 ] || die "book takes no arguments"
+        ensure_toolchain
+        ensure_mdbook
+        "$mdbook" build book
+        echo "run-qemu.sh: the tour is in book/book/index.html"
         ;;
     -h | --help)
         setup
