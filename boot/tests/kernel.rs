@@ -17,6 +17,9 @@
 //!                    the demo on an incompressible corpus (the worst case) with
 //!                    exactly the least guest RAM the runner accepts: every page
 //!                    is stored and verified
+//!   swap::resident_100, swap::resident_50, swap::resident_25
+//!                    the compressed-swap workload on 384 pages of the corpus:
+//!                    verified, and each scan's checksum equal to the host's
 //!   demo::icount     the built-in demo on QEMU's instruction-count clock: every
 //!                    page verified, and the TSC calibrated at ~1000 MHz
 //! ```
@@ -32,6 +35,9 @@ use boot::{corpus, Firmware, Kernel};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
+
+#[path = "kernel/swap.rs"]
+mod swap;
 
 struct Check {
     name: &'static str,
@@ -66,6 +72,18 @@ const CHECKS: &[Check] = &[
     Check {
         name: "demo::icount",
         run: |_| demo_under_icount(),
+    },
+    Check {
+        name: "swap::resident_100",
+        run: |_| swap::at_budget("100%"),
+    },
+    Check {
+        name: "swap::resident_50",
+        run: |_| swap::at_budget("50%"),
+    },
+    Check {
+        name: "swap::resident_25",
+        run: |_| swap::at_budget("25%"),
     },
     Check {
         name: "limits::bios_minimum_memory",

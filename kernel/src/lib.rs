@@ -47,6 +47,8 @@
 //!     └─ zsmalloc_backend  zsmalloc's pages: frames, kmap, atomic sections
 //!   ramdisk            the page corpus the bootloader loaded; moved out of LOWMEM at boot
 //!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
+//!   swap               compressed swap: a demand-paged region, clock reclaim into the
+//!                      store, the swap workload (boot option swap) and its report
 //!   qemu               leaving QEMU with an exit code
 //! ```
 //!
@@ -69,6 +71,7 @@ pub mod log;
 pub mod memory;
 pub mod qemu;
 pub mod ramdisk;
+pub mod swap;
 pub mod tsc;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};

@@ -1,6 +1,8 @@
 //! The demo kernel: boots, reports the machine, and runs the compressed-RAM
 //! demo (see `kernel::compressed_ram::demo`) on the ramdisk's page corpus or,
-//! without one, on the built-in workload. QEMU's exit code is the verdict.
+//! without one, on the built-in workload; with the boot option `swap`, the
+//! compressed-swap workload instead (see `kernel::swap`). QEMU's exit code is
+//! the verdict.
 #![no_std]
 #![no_main]
 
@@ -36,7 +38,11 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "TSC: {} MHz (calibrated against the PIT)",
         cycles_per_second / 1_000_000
     );
-    let verified = demo::run(&workload());
+    let verified = if kernel::boot_options::get("swap").is_some() {
+        kernel::swap::run_demo(&workload())
+    } else {
+        demo::run(&workload())
+    };
     info!("kernel heap: {}", memory::heap::statistics());
     if verified {
         info!("demo finished: every page verified");

@@ -38,6 +38,21 @@ enum Slot {
     },
 }
 
+/// What kind of contents a slot holds ([`CompressedStore::slot_kind`]), for
+/// users that account for their writes (the kernel's swap counts same-filled
+/// and huge swap-outs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// Nothing: reads as a zero page.
+    Empty,
+    /// One repeated word, no memory.
+    SameFilled,
+    /// LZ4-compressed bytes in the pool.
+    Compressed,
+    /// The raw page in the pool (it did not compress below the huge size).
+    Huge,
+}
+
 /// Why an operation on the store failed. Nothing was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreError {
@@ -247,6 +262,17 @@ impl<B: Backend> CompressedStore<B> {
         }
         mm.orig_data_size -= PAGE_SIZE as u64;
         self.statistics.slots_used -= 1;
+    }
+
+    /// What `slot` holds now.
+    pub fn slot_kind(&self, slot: usize) -> Result<SlotKind, StoreError> {
+        self.check_slot(slot)?;
+        Ok(match &self.slots[slot] {
+            Slot::Empty => SlotKind::Empty,
+            Slot::SameFilled(_) => SlotKind::SameFilled,
+            Slot::Stored { huge: false, .. } => SlotKind::Compressed,
+            Slot::Stored { huge: true, .. } => SlotKind::Huge,
+        })
     }
 
     /// Read `slot` into `page`. An empty slot reads as zeros (like zram).

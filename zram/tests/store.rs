@@ -1,6 +1,6 @@
 //! The compressed store on the host, over zsmalloc's simulated-HIGHMEM backend.
 
-use zram::{CompressedStore, StoreError, PAGE_SIZE};
+use zram::{CompressedStore, SlotKind, StoreError, PAGE_SIZE};
 use zsmalloc::testing::HighmemBackend;
 use zsmalloc::{Config, Pool};
 
@@ -276,5 +276,31 @@ fn out_of_memory_is_an_error_not_a_loss_with(config: Config) {
     assert_eq!(stored.len(), 4);
     for &slot in &stored {
         assert_eq!(read(&mut store, slot), noise(slot as u64));
+    }
+}
+
+#[test]
+fn slot_kinds_follow_what_was_written() {
+    for config in LAYOUTS {
+        let mut store = store_with(4, config);
+        store.write(1, &[7; PAGE_SIZE]).unwrap();
+        store.write(2, &text(3)).unwrap();
+        store.write(3, &noise(4)).unwrap();
+        let kinds: Vec<SlotKind> = (0..4).map(|slot| store.slot_kind(slot).unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                SlotKind::Empty,
+                SlotKind::SameFilled,
+                SlotKind::Compressed,
+                SlotKind::Huge
+            ]
+        );
+        store.discard(2).unwrap();
+        assert_eq!(store.slot_kind(2), Ok(SlotKind::Empty));
+        assert_eq!(
+            store.slot_kind(4),
+            Err(StoreError::SlotOutOfRange { slot: 4, slots: 4 })
+        );
     }
 }
