@@ -110,7 +110,7 @@ fn run_at(percent: u64) {
     let pages = 256;
     let workload = Workload::BuiltIn { count: pages };
     let reference = swap_workload::reference(&corpus_of(&workload, pages));
-    let reports = swap::workload::run(&workload, Budget::Percent(percent));
+    let reports = swap::workload::run(&workload, Budget::Percent(percent), false);
     let limit = Budget::Percent(percent).pages(pages);
     for (pass, report) in reports[1..4].iter().enumerate() {
         assert_eq!(

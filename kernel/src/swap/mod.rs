@@ -99,7 +99,15 @@ pub fn run_demo(workload: &crate::compressed_ram::workload::Workload) -> bool {
             return false;
         }
     };
-    let reports = workload::run(workload, budget);
+    crate::info!(
+        "swap: {} pages from the {}, resident budget {} pages ({:?}), zsmalloc {}",
+        workload.page_count(),
+        workload.describe(),
+        budget.pages(workload.page_count()),
+        budget,
+        crate::compressed_ram::chosen_configuration().0
+    );
+    let reports = workload::run(workload, budget, true);
     reports.iter().all(|report| report.verified != Some(false))
 }
 

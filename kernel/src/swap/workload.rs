@@ -24,28 +24,21 @@ use swap_workload::{expected_word_0, fill_order, page_sum, word, written_in_pass
 
 /// Run the workload over `workload`'s pages with `budget`, on a store with
 /// the zsmalloc configuration chosen at boot. Returns the phases' reports;
-/// the last one (verify) says whether every page verified.
-pub fn run(workload: &Workload, budget: Budget) -> [PhaseReport; 5] {
+/// the last one (verify) says whether every page verified. Each phase's
+/// report is printed when `print` is set (the tests only check them).
+pub fn run(workload: &Workload, budget: Budget, print: bool) -> [PhaseReport; 5] {
     let pages = workload.page_count();
     let limit = budget.pages(pages);
-    crate::info!(
-        "swap: {} pages from the {}, resident budget {} pages ({:?}), zsmalloc {}",
-        pages,
-        workload.describe(),
-        limit,
-        budget,
-        crate::compressed_ram::chosen_configuration().0
-    );
     super::create(pages, limit, crate::compressed_ram::new_store(pages));
     let reports = [
-        phase("load", pages, |_| {
+        phase("load", pages, print, |_| {
             load(workload);
             (None, None)
         }),
-        scan(1, pages),
-        scan(2, pages),
-        scan(3, pages),
-        phase("verify", pages, |_| (None, Some(verify(workload)))),
+        scan(1, pages, print),
+        scan(2, pages, print),
+        scan(3, pages, print),
+        phase("verify", pages, print, |_| (None, Some(verify(workload)))),
     ];
     super::destroy();
     reports
@@ -55,6 +48,7 @@ pub fn run(workload: &Workload, budget: Budget) -> [PhaseReport; 5] {
 fn phase(
     name: &'static str,
     pages: usize,
+    print: bool,
     work: impl FnOnce(usize) -> (Option<u64>, Option<bool>),
 ) -> PhaseReport {
     super::with(|space| space.begin_phase(2 * pages + 64));
@@ -63,17 +57,21 @@ fn phase(
     let phase_cycles = tsc::read() - start;
     let report =
         super::with(|space| PhaseReport::collect(name, space, phase_cycles, checksum, verified));
-    print_phase(&report);
+    if print {
+        print_phase(&report);
+    }
     report
 }
 
-fn scan(pass: u64, pages: usize) -> PhaseReport {
+fn scan(pass: u64, pages: usize, print: bool) -> PhaseReport {
     let name = ["scan1", "scan2", "scan3"][pass as usize - 1];
     // The order is made before the phase's clock starts: it is the
     // workload's input, not its paging.
     let mut order = vec![0u32; pages];
     fill_order(pass, &mut order);
-    phase(name, pages, |_| (Some(scan_pass(pass, &order)), None))
+    phase(name, pages, print, |_| {
+        (Some(scan_pass(pass, &order)), None)
+    })
 }
 
 /// Copy every corpus page into its region page (each first touch faults:
