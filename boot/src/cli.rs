@@ -1,7 +1,7 @@
 //! The command line of the `boot` binary (what `./run-qemu.sh` forwards).
 
 use crate::limits::{self, Workload};
-use crate::qemu::Machine;
+use crate::qemu::{Machine, SerialInput};
 use crate::{Firmware, Kernel};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +35,8 @@ options:
                     the compressed store (load, scan passes 1..3, verify)
   --resident BUDGET with --swap: the region's resident budget, PERCENT% (1..100) or a
                     size such as 8M (at least 4K); default 50%
+  --shell           boot to a shell on the serial console instead of the demo (type help;
+                    piped input works too, and its end leaves the shell)
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
   --bench           boot the benchmark kernel (the in-QEMU half of run-qemu.sh bench;
@@ -67,6 +69,8 @@ pub struct Arguments {
     pub timeout_given: bool,
     /// `--swap`: the demo kernel runs the compressed-swap workload.
     pub swap: bool,
+    /// `--shell`: the demo kernel runs its shell.
+    pub shell: bool,
 }
 
 /// Check a `--resident` budget: `PERCENT%` (1..=100) or a size of at least
@@ -111,6 +115,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     let mut timeout_given = false;
     let mut swap = false;
     let mut resident = None;
+    let mut shell = false;
     let value_of = |flag: &str, words: &mut dyn Iterator<Item = String>| {
         words.next().ok_or_else(|| format!("{flag} needs a value"))
     };
@@ -140,6 +145,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 machine.options.push(format!("zsmalloc={name}"));
             }
             "--gdb" => machine.gdb = true,
+            "--shell" => shell = true,
             "--tests" => kernel = Kernel::Tests,
             "--bench" => kernel = Kernel::Bench,
             "--filter" => machine
@@ -206,6 +212,20 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
         }
         (false, None) => {}
     }
+    if swap && shell {
+        return Err(
+            "--swap and --shell exclude each other: the shell is a prompt, the swap \
+                    workload runs to its verdict"
+                .into(),
+        );
+    }
+    if shell {
+        if kernel != Kernel::Demo {
+            return Err("--shell runs in the demo kernel; not with --tests or --bench".into());
+        }
+        machine.options.push("shell=on".into());
+        machine.input = SerialInput::from_host_stdin();
+    }
     Ok(Arguments {
         machine,
         kernel,
@@ -215,6 +235,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
         lowmem_mib,
         timeout_given,
         swap,
+        shell,
     })
 }
 
@@ -235,7 +256,9 @@ impl Arguments {
     /// given (none with `--gdb`: a person is at the controls).
     pub fn apply_limits(&mut self, workload: Workload) -> Result<(), String> {
         limits::check_memory(self.machine.firmware, workload, self.machine.memory_mib)?;
-        if !self.timeout_given && !self.machine.gdb {
+        // A person at the shell's prompt takes the time they need.
+        let person_typing = self.shell && self.machine.input == SerialInput::Terminal;
+        if !self.timeout_given && !self.machine.gdb && !person_typing {
             self.machine.timeout = Some(limits::default_timeout(self.kernel, workload));
         }
         Ok(())
@@ -358,9 +381,25 @@ mod tests {
         assert!(parse(&["--swap", "--bench"])
             .unwrap_err()
             .contains("excludes --tests and --bench"));
+        assert!(parse(&["--swap", "--shell"])
+            .unwrap_err()
+            .contains("--swap and --shell exclude each other"));
         assert!(parse(&["--swap", "--resident"])
             .unwrap_err()
             .contains("needs a value"));
+    }
+
+    #[test]
+    fn shell_boots_the_demo_kernel_with_the_shell_option() {
+        let arguments = parse(&["--shell", "--zsmalloc", "linux4"]).unwrap();
+        assert!(arguments.shell);
+        assert_eq!(arguments.kernel, Kernel::Demo);
+        assert!(arguments.machine.options.contains(&"shell=on".to_string()));
+        assert_ne!(arguments.machine.input, SerialInput::Closed);
+        assert!(parse(&["--shell", "--tests"])
+            .unwrap_err()
+            .contains("--shell runs in the demo kernel"));
+        assert_eq!(parse(&[]).unwrap().machine.input, SerialInput::Closed);
     }
 
     #[test]

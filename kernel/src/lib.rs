@@ -49,6 +49,8 @@
 //!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
 //!   swap               compressed swap: a demand-paged region, clock reclaim into the
 //!                      store, the swap workload (boot option swap) and its report
+//!   shell              a prompt on the serial console to poke the store (line editing
+//!                      and parsing: crate shell-input)
 //!   qemu               leaving QEMU with an exit code
 //! ```
 //!
@@ -71,6 +73,7 @@ pub mod log;
 pub mod memory;
 pub mod qemu;
 pub mod ramdisk;
+pub mod shell;
 pub mod swap;
 pub mod tsc;
 

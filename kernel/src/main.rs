@@ -1,8 +1,8 @@
 //! The demo kernel: boots, reports the machine, and runs the compressed-RAM
 //! demo (see `kernel::compressed_ram::demo`) on the ramdisk's page corpus or,
-//! without one, on the built-in workload; with the boot option `swap`, the
-//! compressed-swap workload instead (see `kernel::swap`). QEMU's exit code is
-//! the verdict.
+//! without one, on the built-in workload. QEMU's exit code is the verdict.
+//! With the boot option `shell=on` it runs the shell (`kernel::shell`) instead;
+//! with `swap`, the compressed-swap workload (`kernel::swap`).
 #![no_std]
 #![no_main]
 
@@ -38,6 +38,10 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "TSC: {} MHz (calibrated against the PIT)",
         cycles_per_second / 1_000_000
     );
+    // `./run-qemu.sh --shell` (boot option shell=on): a prompt instead of the demo.
+    if kernel::boot_options::get("shell") == Some("on") {
+        kernel::shell::run(&workload());
+    }
     let verified = if kernel::boot_options::get("swap").is_some() {
         kernel::swap::run_demo(&workload())
     } else {

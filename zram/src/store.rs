@@ -38,21 +38,6 @@ enum Slot {
     },
 }
 
-/// What kind of contents a slot holds ([`CompressedStore::slot_kind`]), for
-/// users that account for their writes (the kernel's swap counts same-filled
-/// and huge swap-outs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotKind {
-    /// Nothing: reads as a zero page.
-    Empty,
-    /// One repeated word, no memory.
-    SameFilled,
-    /// LZ4-compressed bytes in the pool.
-    Compressed,
-    /// The raw page in the pool (it did not compress below the huge size).
-    Huge,
-}
-
 /// Why an operation on the store failed. Nothing was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreError {
@@ -107,6 +92,25 @@ impl fmt::Display for StoreError {
             StoreError::Corrupt { slot } => write!(formatter, "slot {slot} holds a corrupt object"),
         }
     }
+}
+
+/// How a slot keeps its page, as [`CompressedStore::slot_contents`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotContents {
+    /// Never written, or discarded: reads as zeros.
+    Empty,
+    /// Every word of the page is `word`; no memory is used.
+    SameFilled {
+        /// The repeated word.
+        word: u64,
+    },
+    /// An object of `bytes` compressed bytes in the pool.
+    Compressed {
+        /// The object's size.
+        bytes: usize,
+    },
+    /// The page stored whole (it did not compress below the huge threshold).
+    Huge,
 }
 
 /// A zram-like store of `slot_count` pages on a zsmalloc pool.
@@ -264,17 +268,6 @@ impl<B: Backend> CompressedStore<B> {
         self.statistics.slots_used -= 1;
     }
 
-    /// What `slot` holds now.
-    pub fn slot_kind(&self, slot: usize) -> Result<SlotKind, StoreError> {
-        self.check_slot(slot)?;
-        Ok(match &self.slots[slot] {
-            Slot::Empty => SlotKind::Empty,
-            Slot::SameFilled(_) => SlotKind::SameFilled,
-            Slot::Stored { huge: false, .. } => SlotKind::Compressed,
-            Slot::Stored { huge: true, .. } => SlotKind::Huge,
-        })
-    }
-
     /// Read `slot` into `page`. An empty slot reads as zeros (like zram).
     pub fn read(&mut self, slot: usize, page: &mut [u8]) -> Result<(), StoreError> {
         self.check_slot(slot)?;
@@ -308,6 +301,19 @@ impl<B: Backend> CompressedStore<B> {
         }
         self.statistics.reads += 1;
         Ok(())
+    }
+
+    /// How `slot` keeps its page (without reading it).
+    pub fn slot_contents(&self, slot: usize) -> Result<SlotContents, StoreError> {
+        self.check_slot(slot)?;
+        Ok(match &self.slots[slot] {
+            Slot::Empty => SlotContents::Empty,
+            Slot::SameFilled(word) => SlotContents::SameFilled { word: *word },
+            Slot::Stored { huge: true, .. } => SlotContents::Huge,
+            Slot::Stored { length, .. } => SlotContents::Compressed {
+                bytes: usize::from(*length),
+            },
+        })
     }
 
     /// Forget `slot`'s contents and free its memory (zram's discard/trim).

@@ -34,7 +34,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use x86_64::instructions::tlb;
 use x86_64::VirtAddr;
-use zram::{CompressedStore, SlotKind, StoreError};
+use zram::{CompressedStore, SlotContents, StoreError};
 
 /// Bit of a page's state word: the store holds a valid copy of the page.
 const COPY_VALID: u32 = 1 << 31;
@@ -385,9 +385,9 @@ impl SwapSpace {
             }
         }
         self.counters.swap_outs += 1;
-        match self.store.slot_kind(page) {
-            Ok(SlotKind::SameFilled) => self.counters.same_filled_outs += 1,
-            Ok(SlotKind::Huge) => self.counters.huge_outs += 1,
+        match self.store.slot_contents(page) {
+            Ok(SlotContents::SameFilled { .. }) => self.counters.same_filled_outs += 1,
+            Ok(SlotContents::Huge) => self.counters.huge_outs += 1,
             _ => {}
         }
         self.swap_outs_since_check += 1;
