@@ -77,7 +77,7 @@ run_tests() {
     log=$(mktemp)
     {
         echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, shell-input, plot =="
-        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p plot -- "${filter[@]}" || status=1
+        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p swap-workload -p plot -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -116,7 +116,7 @@ case "${1:-}" in
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p plot --all-targets -- -D warnings
+        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p swap-workload -p plot --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
         cargo clippy -p kernel -p kernel-tests -p kernel-bench --target x86_64-unknown-none -- -D warnings
         ;;

@@ -89,9 +89,9 @@ fn the_reference_checksums_follow_the_writes_of_earlier_passes() {
     // sees pass 1's +1 on every page with k % 4 == 1; pass 3 also pass 2's +2.
     let pages = 10usize;
     let mut corpus = vec![0u8; pages * PAGE_SIZE];
-    for (k, page) in corpus.chunks_exact_mut(PAGE_SIZE).enumerate() {
-        for word in page.chunks_exact_mut(8) {
-            word.copy_from_slice(&(k as u64).to_le_bytes());
+    for (k, page) in corpus.as_chunks_mut::<PAGE_SIZE>().0.iter_mut().enumerate() {
+        for word in page.as_chunks_mut::<8>().0 {
+            *word = (k as u64).to_le_bytes();
         }
     }
     let base: u64 = (0..pages as u64).map(|k| k * 512).sum();
