@@ -3,6 +3,7 @@
 #
 #   ./run-qemu.sh [OPTIONS]     boot the demo kernel in QEMU (options: ./run-qemu.sh --help)
 #   ./run-qemu.sh test [NAME]   run every test (host and in-QEMU) whose name contains NAME
+#   ./run-qemu.sh swap [OPTIONS]   the compressed-swap workload (--resident 25%, --corpus FILE, ...)
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
 #   ./run-qemu.sh miri          the no_std crates' tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #   ./run-qemu.sh plot LOG... [-o DIR]   SVG charts from the report lines of saved runs
@@ -90,7 +91,7 @@ summarise() {
 }
 
 # The host crates: tested with `cargo test`, linted with their test targets.
-host_crate_names=(zsmalloc zram bench buddy kmap-slots boot-options shell-input plot tour-check)
+host_crate_names=(zsmalloc zram bench buddy kmap-slots boot-options shell-input swap-workload plot tour-check)
 host_crates=()
 for name in "${host_crate_names[@]}"; do host_crates+=(-p "$name"); done
 
@@ -180,6 +181,13 @@ case "${1:-}" in
         ensure_mdbook
         "$mdbook" build book
         echo "run-qemu.sh: the tour is in book/book/index.html"
+        ;;
+    swap)
+        # The demo kernel with the compressed-swap workload; every demo option
+        # applies (--corpus, --built-in, --zsmalloc, --icount, ...).
+        shift
+        setup
+        exec cargo run --quiet --release -p boot -- --swap "$@"
         ;;
     -h | --help)
         setup

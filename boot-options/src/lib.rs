@@ -27,6 +27,8 @@
 //! | `log=LEVEL` | `error`, `warn`, `info` (default) or `debug` |
 //! | `test-filter=TEXT` | the test kernel runs the tests whose names contain TEXT |
 //! | `include-ignored` | the test kernel also runs its ignored tests |
+//! | `swap` | the demo kernel runs the compressed-swap workload instead of the demo |
+//! | `resident=BUDGET` | the swap workload's resident budget: `PERCENT%` or a size (default `50%`) |
 #![no_std]
 
 use core::fmt;

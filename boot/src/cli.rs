@@ -10,6 +10,7 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: run-qemu.sh [OPTIONS]          boot the demo kernel
        run-qemu.sh test [NAME]        run every test (host and in-QEMU) whose name contains NAME
+       run-qemu.sh swap [OPTIONS]     the compressed-swap workload (the same as --swap)
        run-qemu.sh bench [--corpus FILE]   the benchmark, on the host and in QEMU
        run-qemu.sh miri | lint        the no_std crates' tests under Miri | fmt and clippy
        run-qemu.sh plot LOG... [-o DIR]   SVG charts from saved runs' report lines
@@ -29,6 +30,11 @@ options:
                     decompressed); default: corpus/mixed-anon-4200.pages.gz
   --built-in        the demo stores its built-in synthetic workload instead
   --zsmalloc NAME   the demo's zsmalloc configuration: packed (default), linux4 or linux8
+  --swap            the demo kernel runs the compressed-swap workload instead: the
+                    corpus (or --built-in) in a demand-paged region, paged through
+                    the compressed store (load, scan passes 1..3, verify)
+  --resident BUDGET with --swap: the region's resident budget, PERCENT% (1..100) or a
+                    size such as 8M (at least 4K); default 50%
   --shell           boot to a shell on the serial console instead of the demo (type help;
                     piped input works too, and its end leaves the shell)
   --tests           boot the test kernel instead of the demo
@@ -63,8 +69,28 @@ pub struct Arguments {
     pub lowmem_mib: Option<u64>,
     /// Whether `--timeout` was given (otherwise a default is chosen).
     pub timeout_given: bool,
+    /// `--swap`: the demo kernel runs the compressed-swap workload.
+    pub swap: bool,
     /// `--shell`: the demo kernel runs its shell.
     pub shell: bool,
+}
+
+/// Check a `--resident` budget: `PERCENT%` (1..=100) or a size of at least
+/// one page (`8M`, `4096`; see `boot_options::parse_size`).
+pub fn check_resident(text: &str) -> Result<(), String> {
+    let problem = if let Some(digits) = text.strip_suffix('%') {
+        match digits.parse::<u64>() {
+            Ok(1..=100) => return Ok(()),
+            _ => "a percentage must be a whole number from 1 to 100",
+        }
+    } else {
+        match boot_options::parse_size(text) {
+            Some(bytes) if bytes >= 4096 => return Ok(()),
+            Some(_) => "a size must be at least one page (4K)",
+            None => "expected PERCENT% (e.g. 25%) or a size (e.g. 8M)",
+        }
+    };
+    Err(format!("invalid --resident '{text}': {problem}"))
 }
 
 /// Parse `512M`, `2G` or a plain number of MiB.
@@ -89,6 +115,8 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     let mut memory_given = false;
     let mut lowmem_mib = None;
     let mut timeout_given = false;
+    let mut swap = false;
+    let mut resident = None;
     let mut shell = false;
     let value_of = |flag: &str, words: &mut dyn Iterator<Item = String>| {
         words.next().ok_or_else(|| format!("{flag} needs a value"))
@@ -136,6 +164,12 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             "--option" => machine.options.push(value_of("--option", &mut words)?),
             "--corpus" => corpus = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
             "--built-in" => built_in = true,
+            "--swap" => swap = true,
+            "--resident" => {
+                let budget = value_of("--resident", &mut words)?;
+                check_resident(&budget)?;
+                resident = Some(budget);
+            }
             // --- the screen ---
             "--display" => machine.display = true,
             "--screenshot" => {
@@ -168,6 +202,37 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     if built_in && kernel != Kernel::Demo {
         return Err("--built-in is the demo's workload; the other kernels take none".into());
     }
+    if swap && kernel != Kernel::Demo {
+        return Err("--swap runs on the demo kernel; it excludes --tests and --bench".into());
+    }
+    match (swap, resident) {
+        (true, resident) => {
+            machine.options.push("swap".into());
+            if let Some(resident) = resident {
+                machine.options.push(format!("resident={resident}"));
+            }
+        }
+        (false, Some(_)) => {
+            return Err(
+                "--resident is the swap workload's budget: use it with --swap \
+                        (./run-qemu.sh swap --resident 25%)"
+                    .into(),
+            )
+        }
+        (false, None) => {}
+    }
+    if swap && machine.screenshots.is_some() {
+        return Err(
+            "--screenshot saves the demo's phases; the swap workload draws no screen".into(),
+        );
+    }
+    if swap && shell {
+        return Err(
+            "--swap and --shell exclude each other: the shell is a prompt, the swap \
+                    workload runs to its verdict"
+                .into(),
+        );
+    }
     if shell {
         if kernel != Kernel::Demo {
             return Err("--shell runs in the demo kernel; not with --tests or --bench".into());
@@ -190,6 +255,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
         memory_given,
         lowmem_mib,
         timeout_given,
+        swap,
         shell,
     })
 }
@@ -297,6 +363,54 @@ mod tests {
         assert!(parse(&["--bench", "--built-in"])
             .unwrap_err()
             .contains("demo's workload"));
+    }
+
+    #[test]
+    fn swap_and_its_budget_reach_the_kernel() {
+        let arguments = parse(&["--swap", "--resident", "25%", "--icount"]).unwrap();
+        assert!(arguments.swap && arguments.machine.icount);
+        assert_eq!(arguments.machine.options, ["swap", "resident=25%"]);
+        let arguments = parse(&["--swap", "--zsmalloc", "linux4", "--resident", "8M"]).unwrap();
+        assert_eq!(
+            arguments.machine.options,
+            ["zsmalloc=linux4", "swap", "resident=8M"]
+        );
+        assert_eq!(parse(&["--swap"]).unwrap().machine.options, ["swap"]);
+        assert!(parse(&["--swap", "--built-in"]).is_ok());
+    }
+
+    #[test]
+    fn bad_budgets_and_combinations_are_refused() {
+        for (budget, reason) in [
+            ("0%", "from 1 to 100"),
+            ("101%", "from 1 to 100"),
+            ("half%", "from 1 to 100"),
+            ("2K", "at least one page"),
+            ("0", "at least one page"),
+            ("lots", "expected PERCENT%"),
+            ("-5M", "expected PERCENT%"),
+        ] {
+            let error = parse(&["--swap", "--resident", budget]).unwrap_err();
+            assert!(error.contains(budget) && error.contains(reason), "{error}");
+        }
+        assert!(parse(&["--resident", "50%"])
+            .unwrap_err()
+            .contains("use it with --swap"));
+        assert!(parse(&["--swap", "--tests"])
+            .unwrap_err()
+            .contains("excludes --tests and --bench"));
+        assert!(parse(&["--swap", "--bench"])
+            .unwrap_err()
+            .contains("excludes --tests and --bench"));
+        assert!(parse(&["--swap", "--screenshot", "shots"])
+            .unwrap_err()
+            .contains("draws no screen"));
+        assert!(parse(&["--swap", "--shell"])
+            .unwrap_err()
+            .contains("--swap and --shell exclude each other"));
+        assert!(parse(&["--swap", "--resident"])
+            .unwrap_err()
+            .contains("needs a value"));
     }
 
     #[test]

@@ -211,6 +211,18 @@ fn a_bad_timeout_is_refused() {
     run.assert_refused(&["invalid --timeout 'soon'"]);
 }
 
+#[test]
+fn bad_swap_budgets_and_combinations_are_refused() {
+    let run = boot(&["--swap", "--resident", "0%"], &[]);
+    run.assert_refused(&["invalid --resident '0%'", "from 1 to 100"]);
+    let run = boot(&["--swap", "--resident", "1K"], &[]);
+    run.assert_refused(&["invalid --resident '1K'", "at least one page"]);
+    let run = boot(&["--built-in", "--resident", "25%"], &[]);
+    run.assert_refused(&["use it with --swap"]);
+    let run = boot(&["--swap", "--tests"], &[]);
+    run.assert_refused(&["--swap runs on the demo kernel"]);
+}
+
 /// `QEMU_EXTRA_ARGS` reaches QEMU's command line: QEMU itself refuses an
 /// option it does not know, at once.
 #[test]

@@ -20,6 +20,9 @@
 //!   screen::bios_agrees_with_the_report, screen::uefi_agrees_with_the_report
 //!                    the built-in demo with --screenshot: each phase's PNG shows as
 //!                    many zsmalloc frames and free frames as its report counts
+//!   swap::resident_100, swap::resident_50, swap::resident_25
+//!                    the compressed-swap workload on 384 pages of the corpus:
+//!                    verified, and each scan's checksum equal to the host's
 //!   demo::icount     the built-in demo on QEMU's instruction-count clock: every
 //!                    page verified, and the TSC calibrated at ~1000 MHz
 //! ```
@@ -38,6 +41,9 @@ use boot::{corpus, Firmware, Kernel};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
+
+#[path = "kernel/swap.rs"]
+mod swap;
 
 struct Check {
     name: &'static str,
@@ -80,6 +86,18 @@ const CHECKS: &[Check] = &[
     Check {
         name: "screen::uefi_agrees_with_the_report",
         run: |_| screen::agrees_with_the_report(Firmware::Uefi, suite_timeout()),
+    },
+    Check {
+        name: "swap::resident_100",
+        run: |_| swap::at_budget("100%"),
+    },
+    Check {
+        name: "swap::resident_50",
+        run: |_| swap::at_budget("50%"),
+    },
+    Check {
+        name: "swap::resident_25",
+        run: |_| swap::at_budget("25%"),
     },
     Check {
         name: "limits::bios_minimum_memory",

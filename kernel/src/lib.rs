@@ -49,6 +49,8 @@
 //!   ramdisk            the page corpus the bootloader loaded; moved out of LOWMEM at boot
 //!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
 //!   screen             the framebuffer: a live map of the frames and of the pool
+//!   swap               compressed swap: a demand-paged region, clock reclaim into the
+//!                      store, the swap workload (boot option swap) and its report
 //!   shell              a prompt on the serial console to poke the store (line editing
 //!                      and parsing: crate shell-input)
 //!   qemu               leaving QEMU with an exit code
@@ -75,6 +77,7 @@ pub mod qemu;
 pub mod ramdisk;
 pub mod screen;
 pub mod shell;
+pub mod swap;
 pub mod tsc;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};

@@ -1,7 +1,8 @@
 //! The demo kernel: boots, reports the machine, and runs the compressed-RAM
 //! demo (see `kernel::compressed_ram::demo`) on the ramdisk's page corpus or,
 //! without one, on the built-in workload. QEMU's exit code is the verdict.
-//! With the boot option `shell=on` it runs the shell (`kernel::shell`) instead.
+//! With the boot option `shell=on` it runs the shell (`kernel::shell`) instead;
+//! with `swap`, the compressed-swap workload (`kernel::swap`).
 #![no_std]
 #![no_main]
 
@@ -44,7 +45,11 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         kernel::shell::set_observer(Some(show_on_screen));
         kernel::shell::run(&workload());
     }
-    let verified = demo::run(&workload());
+    let verified = if kernel::boot_options::get("swap").is_some() {
+        kernel::swap::run_demo(&workload())
+    } else {
+        demo::run(&workload())
+    };
     info!("kernel heap: {}", memory::heap::statistics());
     if verified {
         info!("demo finished: every page verified");

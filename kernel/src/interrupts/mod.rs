@@ -5,8 +5,9 @@
 //!   3        int3 (breakpoint)            print, continue
 //!   8        double fault (IST stack)     report, exit QEMU with failure
 //!   13       general protection fault     fault hook, then panic
-//!   14       page fault                   fault hook, then panic with the address
-//!                                          and error code
+//!   14       page fault                   page-fault resolver (demand paging; see
+//!                                          `crate::swap`), else fault hook, then
+//!                                          panic with the address and error code
 //!   32       PIT timer (IRQ 0)            tick counter + tick observer
 //!   39, 47   spurious IRQ 7 / IRQ 15      counted, no end-of-interrupt
 //! ```
@@ -34,6 +35,7 @@ use x86_64::structures::idt::{InterruptDescriptorTable, InterruptStackFrame, Pag
 
 static IDT: Once<InterruptDescriptorTable> = Once::new();
 static FAULT_HOOK: Once<fn(Fault)> = Once::new();
+static PAGE_FAULT_RESOLVER: Once<fn(u64, PageFaultErrorCode) -> bool> = Once::new();
 static SPURIOUS_INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
 
@@ -79,6 +81,14 @@ pub fn set_fault_hook(hook: fn(Fault)) {
     FAULT_HOOK.call_once(|| hook);
 }
 
+/// Let `resolver` handle page faults first: given the faulting address and
+/// the error code, it returns `true` once it has mapped the page (the
+/// faulting instruction then runs again), `false` for a fault that is not
+/// its own. Demand paging (`crate::swap`) sets it. Set once.
+pub fn set_page_fault_resolver(resolver: fn(u64, PageFaultErrorCode) -> bool) {
+    PAGE_FAULT_RESOLVER.call_once(|| resolver);
+}
+
 fn call_fault_hook(fault: Fault) {
     if let Some(hook) = FAULT_HOOK.get() {
         hook(fault);
@@ -111,6 +121,11 @@ extern "x86-interrupt" fn page_fault_handler(
     error: PageFaultErrorCode,
 ) {
     let address = Cr2::read_raw();
+    if let Some(resolver) = PAGE_FAULT_RESOLVER.get() {
+        if resolver(address, error) {
+            return;
+        }
+    }
     call_fault_hook(Fault::Page { address });
     panic!(
         "page fault: address {:#x}, error code {:?} ({:#x}), at instruction {:#x}",

@@ -43,11 +43,14 @@ use x86_64::{PhysAddr, VirtAddr};
 
 /// Bytes one level-1 table maps (512 entries of 4 KiB).
 const LEVEL_1_SPAN: u64 = 2 << 20;
+/// Bytes one level-2 table maps (512 level-1 tables).
+const LEVEL_2_SPAN: u64 = 1 << 30;
 
 /// Why a page could not be mapped. Nothing changes on error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
-    /// The page is in the kmap window, whose table belongs to kmap.
+    /// The page is in a carved-out window (kmap's; the swap region's),
+    /// whose tables belong to their owner.
     KmapWindow,
     /// Something is mapped at the page already.
     AlreadyMapped,
@@ -60,8 +63,9 @@ pub enum MapError {
 /// The kernel's page tables, except the level-1 table kmap owns.
 pub struct PageTables {
     mapper: OffsetPageTable<'static>,
-    /// The virtual range mapped by the carved-out level-1 table.
-    carved_out: Option<Range<u64>>,
+    /// The virtual ranges mapped by the carved-out tables: kmap's level-1
+    /// table, the swap region's level-2 table.
+    carved_out: [Option<Range<u64>>; 2],
 }
 
 static PAGE_TABLES: Mutex<Option<PageTables>> = Mutex::new(None);
@@ -78,7 +82,7 @@ impl PageTables {
         let mapper = unsafe { Self::mapper(physical_memory_offset) };
         PageTables {
             mapper,
-            carved_out: None,
+            carved_out: [None, None],
         }
     }
 
@@ -162,7 +166,10 @@ impl PageTables {
     /// The level-4 table, for walks over the whole tree at boot
     /// (`direct_map`), before anything is carved out.
     pub(super) fn level_4(&mut self) -> &mut PageTable {
-        assert!(self.carved_out.is_none(), "whole-tree walks end at boot");
+        assert!(
+            self.carved_out.iter().all(Option::is_none),
+            "whole-tree walks end at boot"
+        );
         self.mapper.level_4_table_mut()
     }
 
@@ -200,14 +207,52 @@ impl PageTables {
     /// parents, if missing), for its new owner to keep: from now on these
     /// tables refuse every address it maps. Used once, for kmap's window.
     pub(super) fn carve_out(&mut self, address: VirtAddr) -> &'static mut PageTable {
-        assert!(self.carved_out.is_none(), "only kmap's table is carved out");
-        let start = address.as_u64() & !(LEVEL_1_SPAN - 1);
+        assert!(
+            self.carved_out[0].is_none(),
+            "only kmap's table is carved out"
+        );
+        let (table, span) = self.carve(address, 3);
+        self.carved_out[0] = Some(span);
+        table
+    }
+
+    /// Hand over the level-2 table that maps the 1 GiB around `address`
+    /// (made, with its parents, if missing), for the swap region to keep as
+    /// its own: its level-1 tables are the region's to make. From now on
+    /// these tables refuse every address it maps. Once per boot.
+    pub fn carve_out_level_2(&mut self, address: VirtAddr) -> &'static mut PageTable {
+        assert!(
+            self.carved_out[1].is_none(),
+            "one level-2 table is carved out"
+        );
+        let (table, span) = self.carve(address, 2);
+        self.carved_out[1] = Some(span);
+        table
+    }
+
+    /// Walk `levels` tables down from level 4 towards `address`, making the
+    /// missing ones; the table reached and the range it maps.
+    fn carve(&mut self, address: VirtAddr, levels: usize) -> (&'static mut PageTable, Range<u64>) {
+        let span = if levels == 3 {
+            LEVEL_1_SPAN
+        } else {
+            LEVEL_2_SPAN
+        };
+        let start = address.as_u64() & !(span - 1);
+        assert!(
+            self.carved_out
+                .iter()
+                .flatten()
+                .all(|range| !range.contains(&start)),
+            "{start:#x} is carved out already"
+        );
         let mut table = self.mapper.level_4_table_mut() as *mut PageTable;
-        for index in [address.p4_index(), address.p3_index(), address.p2_index()] {
+        let indices = [address.p4_index(), address.p3_index(), address.p2_index()];
+        for index in &indices[..levels] {
             // SAFETY: `table` is a page table of this tree, reached from the
             // level-4 table through present entries; `&mut self` makes this
             // the only reference to it.
-            let entry = unsafe { &mut (&mut *table)[index] };
+            let entry = unsafe { &mut (&mut *table)[*index] };
             if entry.is_unused() {
                 let (frame, _) = new_table();
                 let flags = PageTableFlags::PRESENT | PageTableFlags::WRITABLE;
@@ -220,24 +265,25 @@ impl PageTables {
             );
             table = table_at(entry.addr());
         }
-        self.carved_out = Some(start..start + LEVEL_1_SPAN);
-        // SAFETY: `table` is the level-1 table for `address`, in LOWMEM; from
-        // here on `PageTables` never reaches it again (every operation checks
-        // `carved_out`), so the returned reference is its only one.
-        unsafe { &mut *table }
+        // SAFETY: `table` is the table for `address` at the level asked
+        // for, in LOWMEM; from here on `PageTables` never reaches it again
+        // (every operation checks `carved_out`), so the returned reference
+        // is its only one.
+        (unsafe { &mut *table }, start..start + span)
     }
 
-    /// Is `address` mapped by the table carved out for kmap?
+    /// Is `address` mapped by a table carved out (kmap's, the swap region's)?
     pub fn is_carved_out(&self, address: VirtAddr) -> bool {
         self.carved_out
-            .as_ref()
-            .is_some_and(|range| range.contains(&address.as_u64()))
+            .iter()
+            .flatten()
+            .any(|range| range.contains(&address.as_u64()))
     }
 
     fn check_not_carved_out(&self, address: VirtAddr) {
         assert!(
             !self.is_carved_out(address),
-            "{:#x} is in the kmap window, whose table belongs to kmap",
+            "{:#x} is mapped by a carved-out table (kmap's or the swap region's)",
             address.as_u64()
         );
     }
