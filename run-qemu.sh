@@ -6,6 +6,7 @@
 #   ./run-qemu.sh bench [--corpus FILE]   memory-efficiency and speed benchmark, host and QEMU
 #   ./run-qemu.sh miri          the no_std crates' tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #   ./run-qemu.sh plot LOG... [-o DIR]   SVG charts from the report lines of saved runs
+#   ./run-qemu.sh grade [LAB] [--reference] [--below-half]   grade the labs (labs/README.md)
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
@@ -75,8 +76,8 @@ run_tests() {
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, plot =="
-        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot -- "${filter[@]}" || status=1
+        echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, plot, grade =="
+        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot -p grade -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -105,7 +106,7 @@ case "${1:-}" in
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot --all-targets -- -D warnings
+        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot -p grade --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
         cargo clippy -p kernel -p kernel-tests -p kernel-bench --target x86_64-unknown-none -- -D warnings
         ;;
@@ -136,6 +137,13 @@ case "${1:-}" in
             arguments+=("$argument")
         done
         exec cargo run --quiet --release -p plot -- "${arguments[@]}"
+        ;;
+    grade)
+        # The labs' grader: builds each lab with the student's code under
+        # labs/ (or the project's with --reference), one line per test.
+        shift
+        setup
+        exec cargo run --quiet -p grade -- "$@"
         ;;
     -h | --help)
         setup
