@@ -105,6 +105,7 @@ pub const LABS: &[Lab] = &[
                         1,
                     ),
                     ("compressed_ram::every_page_kind_round_trips", 2),
+                    ("compressed_ram::no_timer_interrupt_inside_a_map_window", 1),
                 ],
             )],
         }],

@@ -15,8 +15,9 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,15 +55,16 @@ pub fn build(
     feature: Option<&str>,
     targets: &[Target],
 ) -> Result<HashMap<Target, PathBuf>, String> {
+    let kernel = targets.contains(&Target::Kernel);
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(workspace);
+    if kernel {
+        command.args(["build", "--release", "--bin", package]);
+    } else {
+        command.args(["test", "--no-run"]);
+    }
     command
-        .current_dir(workspace)
-        .args([
-            "test",
-            "--quiet",
-            "--no-run",
-            "--message-format=json-render-diagnostics",
-        ])
+        .args(["--quiet", "--message-format=json-render-diagnostics"])
         .args(["-p", package]);
     if let Some(feature) = feature {
         command.args(["--features", &format!("{package}/{feature}")]);
@@ -135,19 +137,89 @@ pub fn run(
         command.args([name, "--exact", "--test-threads=1", "--color=never"]);
     }
     let limit = limit + Duration::from_secs(if target == Target::Kernel { 30 } else { 0 });
-    let spawned = command
+    let run = match execute(workspace, command, limit) {
+        Ok(run) => run,
+        Err(message) => return Outcome::Missing(message),
+    };
+    let Some(status) = run.status else {
+        return Outcome::TimedOut(limit);
+    };
+    let (stdout, stderr) = (run.stdout, run.stderr);
+    if target == Target::Kernel {
+        return suite_outcome(name, &stdout).unwrap_or_else(|| {
+            if stdout.contains("test result:") {
+                Outcome::Missing(format!("the test kernel has no test named {name}"))
+            } else {
+                Outcome::Failed(kernel_failure(&stdout, &stderr))
+            }
+        });
+    }
+    if stdout.contains("0 passed; 0 failed") || stdout.contains("running 0 tests") {
+        return Outcome::Missing(format!("no test named {name}"));
+    }
+    if status.success() && stdout.contains("test result: ok. 1 passed") {
+        Outcome::Passed
+    } else {
+        Outcome::Failed(panic_message(&format!("{stdout}{stderr}")))
+    }
+}
+
+/// Boot the test kernel once with all its tests (`boot --tests`), killed
+/// after `limit`; returns what its console printed (up to where it stopped).
+/// The runner survives a test's panic or fault, so one boot usually grades
+/// every kernel test of a lab; [`suite_outcome`] reads the verdicts.
+pub fn run_kernel_suite(workspace: &Path, executable: &Path, limit: Duration) -> String {
+    let mut command = Command::new(executable);
+    let seconds = limit.as_secs().to_string();
+    command.args(["--tests", "--timeout", &seconds]);
+    match execute(workspace, command, limit + Duration::from_secs(30)) {
+        Ok(run) => run.stdout,
+        Err(_) => String::new(),
+    }
+}
+
+/// The verdict a test-kernel run printed for test `name`, if it got there
+/// (the runner prints `test PATH ... ok`, or `... FAILED` and the panic).
+pub fn suite_outcome(name: &str, output: &str) -> Option<Outcome> {
+    let line = format!("test {name} ... ");
+    let lines: Vec<&str> = output.lines().collect();
+    let index = lines.iter().position(|text| text.contains(&line))?;
+    let rest = &lines[index][lines[index].find(&line)? + line.len()..];
+    if rest.trim_start().starts_with("ok") {
+        return Some(Outcome::Passed);
+    }
+    if rest.trim().is_empty() {
+        // Started, never finished: the run stopped inside this test.
+        return None;
+    }
+    let why = lines
+        .get(index + 1)
+        .map(|next| next.trim())
+        .filter(|next| next.starts_with("panicked") || next.contains("fault"))
+        .unwrap_or(rest.trim());
+    Some(Outcome::Failed(why.to_string()))
+}
+
+/// A finished (or killed) process: its status (`None`: killed at the time
+/// limit) and its output.
+struct Run {
+    status: Option<ExitStatus>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run `command` in `workspace` in a process group of its own; kill the
+/// whole group (QEMU included) after `limit`.
+fn execute(workspace: &Path, mut command: Command, limit: Duration) -> Result<Run, String> {
+    let mut child = command
         .current_dir(workspace)
         .env("RUST_BACKTRACE", "0")
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(error) => {
-            return Outcome::Missing(format!("cannot start {}: {error}", executable.display()))
-        }
-    };
+        .spawn()
+        .map_err(|error| format!("cannot start {:?}: {error}", command.get_program()))?;
     // Drain both pipes on threads so that a chatty test cannot block on a
     // full pipe while we wait for it.
     let mut stdout = child.stdout.take().expect("piped stdout");
@@ -167,6 +239,9 @@ pub fn run(
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if start.elapsed() > limit => {
+                // The group is this child's own (`process_group(0)`).
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
                 let _ = child.kill();
                 let _ = child.wait();
                 break None;
@@ -175,39 +250,11 @@ pub fn run(
             Err(_) => break None,
         }
     };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    let Some(status) = status else {
-        return Outcome::TimedOut(limit);
-    };
-    if target == Target::Kernel {
-        return kernel_outcome(name, &stdout, &stderr);
-    }
-    if stdout.contains("0 passed; 0 failed") || stdout.contains("running 0 tests") {
-        return Outcome::Missing(format!("no test named {name}"));
-    }
-    if status.success() && stdout.contains("test result: ok. 1 passed") {
-        Outcome::Passed
-    } else {
-        Outcome::Failed(panic_message(&format!("{stdout}{stderr}")))
-    }
-}
-
-/// What the serial console of a test-kernel run says about test `name`
-/// (the runner prints `test PATH ... ok` or `... FAILED` and the panic).
-fn kernel_outcome(name: &str, stdout: &str, stderr: &str) -> Outcome {
-    let line = format!("test {name} ... ");
-    let verdict = stdout
-        .lines()
-        .find_map(|text| text.find(&line).map(|at| &text[at + line.len()..]));
-    match verdict {
-        Some(rest) if rest.trim_start().starts_with("ok") => Outcome::Passed,
-        Some(_) => Outcome::Failed(kernel_failure(stdout, stderr)),
-        None if stdout.contains("test result:") => {
-            Outcome::Missing(format!("the test kernel has no test named {name}"))
-        }
-        None => Outcome::Failed(kernel_failure(stdout, stderr)),
-    }
+    Ok(Run {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    })
 }
 
 /// The lines that explain a failed kernel run: its panics and the runner's
@@ -298,6 +345,27 @@ mod tests {
             "thread 'x' panicked at src/a.rs:3:5:\nlab buddy: free"
         );
         assert_eq!(panic_message("a\nb"), "a\nb");
+    }
+
+    #[test]
+    fn kernel_verdicts_are_read_from_the_console() {
+        let console = "test memory::kmap::a ... ok\ntest memory::kmap::b ... FAILED\n    panicked: lab kmap: push at x.rs:1:1\ntest c ... ";
+        assert_eq!(
+            suite_outcome("memory::kmap::a", console),
+            Some(Outcome::Passed)
+        );
+        assert_eq!(
+            suite_outcome("memory::kmap::b", console),
+            Some(Outcome::Failed(
+                "panicked: lab kmap: push at x.rs:1:1".into()
+            ))
+        );
+        assert_eq!(suite_outcome("memory::kmap::d", console), None);
+        assert_eq!(
+            suite_outcome("c", console),
+            None,
+            "a test the run stopped in"
+        );
     }
 
     #[test]
