@@ -47,33 +47,42 @@ impl Lab {
 pub const LABS: &[Lab] = &[
     Lab {
         name: "buddy",
-        summary: "the buddy frame allocator",
-        parts: &[Part {
-            package: "buddy",
-            feature: "lab-buddy",
-            targets: &[(
-                Target::Lib,
-                &[
-                    (
-                        "tests::a_fresh_zone_is_made_of_the_largest_aligned_blocks",
-                        2,
-                    ),
-                    ("tests::one_frame_splits_a_block_and_merges_back", 2),
-                    ("tests::every_frame_is_allocated_once_then_freed", 2),
-                    (
-                        "tests::a_run_takes_an_aligned_block_and_gives_back_its_excess",
-                        2,
-                    ),
-                    (
-                        "tests::bad_frees_and_adds_are_errors_that_change_nothing",
-                        2,
-                    ),
-                    ("tests::fragmentation_defeats_runs_but_not_single_frames", 1),
-                    ("tests::blocks_never_merge_across_the_zone_start", 1),
-                    ("tests::random_runs_match_a_model", 3),
-                ],
-            )],
-        }],
+        summary: "the buddy frame allocator (host, then the test kernel in QEMU)",
+        parts: &[
+            Part {
+                package: "buddy",
+                feature: "lab-buddy",
+                targets: &[(
+                    Target::Lib,
+                    &[
+                        ("tests::a_fresh_zone_is_made_of_the_largest_aligned_blocks", 2),
+                        ("tests::one_frame_splits_a_block_and_merges_back", 2),
+                        ("tests::every_frame_is_allocated_once_then_freed", 2),
+                        ("tests::a_run_takes_an_aligned_block_and_gives_back_its_excess", 2),
+                        ("tests::bad_frees_and_adds_are_errors_that_change_nothing", 2),
+                        ("tests::fragmentation_defeats_runs_but_not_single_frames", 1),
+                        ("tests::blocks_never_merge_across_the_zone_start", 1),
+                        ("tests::random_runs_match_a_model", 3),
+                    ],
+                )],
+            },
+            Part {
+                package: "boot",
+                feature: "lab-buddy",
+                targets: &[(
+                    Target::Kernel,
+                    &[
+                        ("memory::frame::every_frame_of_each_zone_is_allocated_once_then_freed", 2),
+                        ("memory::frame::flags_choose_zones", 1),
+                        ("memory::frame::bad_frees_are_reported", 1),
+                        ("memory::frame::odd_sized_contiguous_runs_give_back_their_excess", 1),
+                        ("memory::frame::fragmentation_defeats_contiguous_allocation_but_not_single_frames", 1),
+                        ("memory::heap::the_heap_grows_on_demand", 1),
+                        ("compressed_ram::every_page_kind_round_trips", 2),
+                    ],
+                )],
+            },
+        ],
     },
     Lab {
         name: "kmap",
