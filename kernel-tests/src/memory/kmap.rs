@@ -232,10 +232,8 @@ fn a_use_after_unmap_faults() {
     // the `kunmap_raw` below.
     unsafe { address.cast::<u64>().write_volatile(0x0bad_cafe) };
     // SAFETY: as above; this read caches the translation in the TLB.
-    assert_eq!(
-        unsafe { address.cast::<u64>().read_volatile() },
-        0x0bad_cafe
-    );
+    let written = unsafe { address.cast::<u64>().read_volatile() };
+    assert_eq!(written, 0x0bad_cafe);
     kunmap_raw(frame, address);
     frame::free(frame).unwrap();
     // SAFETY: not sound on purpose: the slot is unmapped, so this read must
