@@ -76,8 +76,8 @@ run_tests() {
     local log status=0
     log=$(mktemp)
     {
-        echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, plot, grade =="
-        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot -p grade -- "${filter[@]}" || status=1
+        echo "== host tests: zsmalloc, zram, bench, buddy, kmap-slots, boot-options, shell-input, plot, grade =="
+        cargo test -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p plot -p grade -- "${filter[@]}" || status=1
         echo "== in-QEMU tests (BIOS and UEFI) and runner checks =="
         cargo test --release -p boot -- "${filter[@]}" || status=1
         [ "$status" -eq 0 ]
@@ -109,14 +109,14 @@ case "${1:-}" in
         cargo miri test -p zsmalloc --lib "${targets[@]}" -- "$@"
         cargo miri test -p zsmalloc --doc -- "$@"
         MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-ignore-leaks" cargo miri test -p zsmalloc --test forget -- "$@"
-        cargo miri test -p buddy -p kmap-slots -p boot-options -- "$@"
+        cargo miri test -p buddy -p kmap-slots -p boot-options -p shell-input -- "$@"
         ;;
     lint)
         # Formatting and clippy, as CI checks them.
         setup
         cargo fmt --all -- --check
         # (boot apart: its kernel artifact must not see the host crates' test features)
-        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p plot -p grade --all-targets -- -D warnings
+        cargo clippy -p zsmalloc -p zram -p bench -p buddy -p kmap-slots -p boot-options -p shell-input -p plot -p grade --all-targets -- -D warnings
         cargo clippy -p boot --all-targets -- -D warnings
         cargo clippy -p kernel -p kernel-tests -p kernel-bench --target x86_64-unknown-none -- -D warnings
         ;;
@@ -161,6 +161,13 @@ case "${1:-}" in
         ;;
     *)
         setup
-        exec cargo run --quiet --release -p boot -- "$@"
+        # --screenshot DIR is the caller's path: make a relative one absolute.
+        arguments=("$@")
+        for ((i = 1; i < ${#arguments[@]}; i++)); do
+            if [[ ${arguments[i - 1]} == --screenshot && ${arguments[i]} != /* ]]; then
+                arguments[i]=$invocation_dir/${arguments[i]}
+            fi
+        done
+        exec cargo run --quiet --release -p boot -- "${arguments[@]}"
         ;;
 esac

@@ -23,6 +23,7 @@
 //! | --- | --- |
 //! | `lowmem=SIZE` | size of LOWMEM, the kernel's direct map (`32M`; see [`parse_size`]) |
 //! | `zsmalloc=NAME` | the demo's zsmalloc configuration |
+//! | `shell=on` | the demo kernel runs its shell instead of the demo |
 //! | `log=LEVEL` | `error`, `warn`, `info` (default) or `debug` |
 //! | `test-filter=TEXT` | the test kernel runs the tests whose names contain TEXT |
 //! | `include-ignored` | the test kernel also runs its ignored tests |

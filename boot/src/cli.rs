@@ -1,7 +1,7 @@
 //! The command line of the `boot` binary (what `./run-qemu.sh` forwards).
 
 use crate::limits::{self, Workload};
-use crate::qemu::Machine;
+use crate::qemu::{Machine, SerialInput};
 use crate::{Firmware, Kernel};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,6 +29,8 @@ options:
                     decompressed); default: corpus/mixed-anon-4200.pages.gz
   --built-in        the demo stores its built-in synthetic workload instead
   --zsmalloc NAME   the demo's zsmalloc configuration: packed (default), linux4 or linux8
+  --shell           boot to a shell on the serial console instead of the demo (type help;
+                    piped input works too, and its end leaves the shell)
   --tests           boot the test kernel instead of the demo
   --filter NAME     with --tests: run only tests whose name contains NAME
   --bench           boot the benchmark kernel (the in-QEMU half of run-qemu.sh bench;
@@ -36,6 +38,8 @@ options:
   --timeout SECONDS kill QEMU after this many seconds; 0: no limit (default: the demo
                     120 s + 5 s per MiB of corpus, the test kernel 600 s, none with --gdb)
   --option KEY=VAL  pass a raw boot option to the kernel
+  --display         show QEMU's window (the kernel draws a map of memory and of the pool)
+  --screenshot DIR  save the screen as DIR/PHASE.png at the end of each demo phase
   -h, --help        show this text
 
 environment:
@@ -59,6 +63,8 @@ pub struct Arguments {
     pub lowmem_mib: Option<u64>,
     /// Whether `--timeout` was given (otherwise a default is chosen).
     pub timeout_given: bool,
+    /// `--shell`: the demo kernel runs its shell.
+    pub shell: bool,
 }
 
 /// Parse `512M`, `2G` or a plain number of MiB.
@@ -83,6 +89,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     let mut memory_given = false;
     let mut lowmem_mib = None;
     let mut timeout_given = false;
+    let mut shell = false;
     let value_of = |flag: &str, words: &mut dyn Iterator<Item = String>| {
         words.next().ok_or_else(|| format!("{flag} needs a value"))
     };
@@ -112,6 +119,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                 machine.options.push(format!("zsmalloc={name}"));
             }
             "--gdb" => machine.gdb = true,
+            "--shell" => shell = true,
             "--tests" => kernel = Kernel::Tests,
             "--bench" => kernel = Kernel::Bench,
             "--filter" => machine
@@ -128,6 +136,13 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
             "--option" => machine.options.push(value_of("--option", &mut words)?),
             "--corpus" => corpus = Some(PathBuf::from(value_of("--corpus", &mut words)?)),
             "--built-in" => built_in = true,
+            // --- the screen ---
+            "--display" => machine.display = true,
+            "--screenshot" => {
+                let directory = value_of("--screenshot", &mut words)?;
+                machine.screenshots = Some(PathBuf::from(directory));
+                machine.options.push("screenshot".into());
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option '{other}'")),
         }
@@ -153,6 +168,20 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
     if built_in && kernel != Kernel::Demo {
         return Err("--built-in is the demo's workload; the other kernels take none".into());
     }
+    if shell {
+        if kernel != Kernel::Demo {
+            return Err("--shell runs in the demo kernel; not with --tests or --bench".into());
+        }
+        if machine.screenshots.is_some() {
+            return Err(
+                "--screenshot saves the demo's phases; the shell has none (the screen follows \
+                 its commands: watch it with --display)"
+                    .into(),
+            );
+        }
+        machine.options.push("shell=on".into());
+        machine.input = SerialInput::from_host_stdin();
+    }
     Ok(Arguments {
         machine,
         kernel,
@@ -161,6 +190,7 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
         memory_given,
         lowmem_mib,
         timeout_given,
+        shell,
     })
 }
 
@@ -181,7 +211,9 @@ impl Arguments {
     /// given (none with `--gdb`: a person is at the controls).
     pub fn apply_limits(&mut self, workload: Workload) -> Result<(), String> {
         limits::check_memory(self.machine.firmware, workload, self.machine.memory_mib)?;
-        if !self.timeout_given && !self.machine.gdb {
+        // A person at the shell's prompt takes the time they need.
+        let person_typing = self.shell && self.machine.input == SerialInput::Terminal;
+        if !self.timeout_given && !self.machine.gdb && !person_typing {
             self.machine.timeout = Some(limits::default_timeout(self.kernel, workload));
         }
         Ok(())
@@ -265,6 +297,34 @@ mod tests {
         assert!(parse(&["--bench", "--built-in"])
             .unwrap_err()
             .contains("demo's workload"));
+    }
+
+    #[test]
+    fn shell_boots_the_demo_kernel_with_the_shell_option() {
+        let arguments = parse(&["--shell", "--zsmalloc", "linux4"]).unwrap();
+        assert!(arguments.shell);
+        assert_eq!(arguments.kernel, Kernel::Demo);
+        assert!(arguments.machine.options.contains(&"shell=on".to_string()));
+        assert_ne!(arguments.machine.input, SerialInput::Closed);
+        assert!(parse(&["--shell", "--tests"])
+            .unwrap_err()
+            .contains("--shell runs in the demo kernel"));
+        assert!(parse(&["--shell", "--screenshot", "shots"])
+            .unwrap_err()
+            .contains("the shell has none"));
+        assert_eq!(parse(&[]).unwrap().machine.input, SerialInput::Closed);
+    }
+
+    #[test]
+    fn display_and_screenshots_reach_the_machine() {
+        let arguments = parse(&["--display", "--screenshot", "shots"]).unwrap();
+        assert!(arguments.machine.display);
+        assert_eq!(arguments.machine.screenshots, Some(PathBuf::from("shots")));
+        assert_eq!(arguments.machine.options, vec!["screenshot".to_string()]);
+        assert!(!parse(&[]).unwrap().machine.display);
+        assert!(parse(&["--screenshot"])
+            .unwrap_err()
+            .contains("needs a value"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!                            stdout, isa-debug-exit, boot options via fw_cfg,
 //!                            a timeout, and the exit-code convention
 //!   limits.rs: the least guest RAM a run needs, its default time limit
+//!   screenshot.rs: the guest's screen as PNG at each phase's end (QEMU's monitor)
 //! ```
 //!
 //! Used by the `boot` binary (`cargo run`, `./run-qemu.sh`) and by the
@@ -21,6 +22,7 @@ pub mod corpus;
 pub mod image;
 pub mod limits;
 pub mod qemu;
+pub mod screenshot;
 
 use std::path::PathBuf;
 

@@ -5,7 +5,10 @@
 //!     -drive format=raw,file=IMAGE           the disk image
 //!     -bios OVMF.fd                          UEFI firmware (only with --uefi)
 //!     -m MEMORY                              guest RAM
-//!     -serial stdio -display none            the console is the serial port
+//!     -serial stdio -display none            the console is the serial port (its input:
+//!                                            closed, the terminal, or piped, see SerialInput;
+//!                                            --display: a window)
+//!     -monitor unix:SOCKET,server=on,wait=off  only with --screenshot DIR (see `screenshot`)
 //!     -no-reboot                             a triple fault stops QEMU instead of looping
 //!     -device isa-debug-exit,iobase=0xf4     the kernel chooses QEMU's exit code
 //!     -fw_cfg name=opt/zsmalloc-os/options   boot options (their format: crate boot-options)
@@ -23,11 +26,12 @@
 //! Anything else (0 after a triple fault, 1 for a QEMU error) is a failure.
 
 use crate::image::DiskImage;
+use crate::screenshot::{monitor_socket, Camera};
 use crate::Firmware;
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// QEMU's exit status when the kernel reports success.
@@ -63,6 +67,68 @@ pub struct Machine {
     pub echo: bool,
     /// Appended to QEMU's command line (from `QEMU_EXTRA_ARGS`).
     pub extra_args: Vec<String>,
+    /// What the guest's serial port receives.
+    pub input: SerialInput,
+    /// Show QEMU's window (`--display`) instead of running headless.
+    pub display: bool,
+    /// Save the screen as PNG here at the end of each phase (`--screenshot DIR`).
+    pub screenshots: Option<PathBuf>,
+}
+
+/// What the guest's serial port receives (the kernel's shell reads it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SerialInput {
+    /// Nothing: QEMU's stdin is closed (the demo, the tests, the benchmark).
+    Closed,
+    /// The user's terminal, handed to QEMU (which puts it in raw mode, so
+    /// that the guest sees every key and does the echo).
+    Terminal,
+    /// Our stdin (a pipe or a file), forwarded once the shell is ready.
+    HostStdin,
+    /// These bytes, forwarded once the shell is ready (tests).
+    Script(Vec<u8>),
+}
+
+impl SerialInput {
+    /// The user's terminal if stdin is one, otherwise what stdin holds.
+    pub fn from_host_stdin() -> Self {
+        if std::io::stdin().is_terminal() {
+            SerialInput::Terminal
+        } else {
+            SerialInput::HostStdin
+        }
+    }
+}
+
+/// Forward `source` to QEMU's stdin once `ready` fires (the shell printed
+/// its ready line). At the end of `source` the guest gets a newline (if the
+/// last line had none) and Ctrl-D, the shell's end of input, so a piped
+/// session ends instead of waiting forever.
+fn forward_input(mut source: impl Read, mut qemu: ChildStdin, ready: mpsc::Receiver<()>) {
+    if ready.recv().is_err() {
+        return; // QEMU's output ended first: nobody to talk to.
+    }
+    let mut buffer = [0u8; 4096];
+    let mut last = b'\n';
+    loop {
+        match source.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => {
+                if qemu.write_all(&buffer[..count]).is_err() {
+                    return;
+                }
+                let _ = qemu.flush();
+                last = buffer[count - 1];
+            }
+        }
+    }
+    let ending: &[u8] = if last == b'\n' || last == b'\r' {
+        b"\x04"
+    } else {
+        b"\n\x04"
+    };
+    let _ = qemu.write_all(ending);
+    let _ = qemu.flush();
 }
 
 impl Machine {
@@ -80,6 +146,9 @@ impl Machine {
             timeout: None,
             echo: true,
             extra_args: split_extra_args(&extra.unwrap_or_default().to_string_lossy()),
+            input: SerialInput::Closed,
+            display: false,
+            screenshots: None,
         }
     }
 }
@@ -164,15 +233,17 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
         command.arg("-bios").arg(ovmf);
     }
     command.arg("-m").arg(format!("{}M", machine.memory_mib));
-    command.args([
-        "-serial",
-        "stdio",
-        "-display",
-        "none",
-        "-no-reboot",
-        "-net",
-        "none",
-    ]);
+    command.args(["-serial", "stdio"]);
+    if !machine.display {
+        command.args(["-display", "none"]);
+    }
+    command.args(["-no-reboot", "-net", "none"]);
+    if machine.screenshots.is_some() {
+        let socket = monitor_socket(image);
+        command
+            .arg("-monitor")
+            .arg(format!("unix:{},server=on,wait=off", socket.display()));
+    }
     command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     let options = machine.options.join(" ");
     boot_options::check(&options).map_err(|error| anyhow::anyhow!("{error}: {options}"))?;
@@ -197,7 +268,13 @@ pub fn command(machine: &Machine, image: &Path) -> anyhow::Result<Command> {
     }
     command.args(&machine.extra_args);
     command
-        .stdin(Stdio::null())
+        .stdin(match machine.input {
+            // With screenshots, the host answers the kernel on the serial line.
+            SerialInput::Closed if machine.screenshots.is_some() => Stdio::piped(),
+            SerialInput::Closed => Stdio::null(),
+            SerialInput::Terminal => Stdio::inherit(),
+            SerialInput::HostStdin | SerialInput::Script(_) => Stdio::piped(),
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     Ok(command)
@@ -211,25 +288,29 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
         )
     })?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let collected = Arc::new(Mutex::new(String::new()));
+    let collected = Arc::new(Mutex::new(Vec::new()));
+    let (ready_sender, ready) = mpsc::channel();
+    // With screenshots, the host answers the kernel on the serial line.
+    let camera = match &machine.screenshots {
+        Some(directory) => Some(Camera::new(directory, image.path(), child.stdin.take())?),
+        None => None,
+    };
     let reader = {
         let collected = Arc::clone(&collected);
         let echo = machine.echo;
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).split(b'\n') {
-                let Ok(line) = line else { break };
-                let text = String::from_utf8_lossy(&line).replace('\r', "");
-                if echo {
-                    let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "{text}");
-                    let _ = out.flush();
-                }
-                let mut collected = collected.lock().unwrap();
-                collected.push_str(&text);
-                collected.push('\n');
-            }
-        })
+        std::thread::spawn(move || stream_output(stdout, echo, &collected, ready_sender, camera))
     };
+    if let Some(stdin) = child.stdin.take() {
+        // Not joined: reading our stdin may block after QEMU is gone.
+        match machine.input.clone() {
+            SerialInput::Script(bytes) => {
+                std::thread::spawn(move || forward_input(&bytes[..], stdin, ready));
+            }
+            _ => {
+                std::thread::spawn(move || forward_input(std::io::stdin(), stdin, ready));
+            }
+        }
+    }
     let started = Instant::now();
     let ending = loop {
         if let Some(status) = child.try_wait()? {
@@ -249,8 +330,63 @@ pub fn run(machine: &Machine, image: &DiskImage) -> anyhow::Result<Outcome> {
         std::thread::sleep(Duration::from_millis(20));
     };
     let _ = reader.join();
-    let output = collected.lock().unwrap().clone();
+    let output = String::from_utf8_lossy(&collected.lock().unwrap()).replace('\r', "");
     Ok(Outcome { ending, output })
+}
+
+/// Copy QEMU's output as it comes (a prompt has no newline) to `collected`
+/// and, with `echo`, to our stdout; fire `ready` once the shell's ready
+/// line has appeared; hand every complete line to the `camera`
+/// (`--screenshot`), which answers the kernel's `SCREEN-READY` lines.
+fn stream_output(
+    mut stdout: ChildStdout,
+    echo: bool,
+    collected: &Mutex<Vec<u8>>,
+    ready: mpsc::Sender<()>,
+    mut camera: Option<Camera>,
+) {
+    let mut line = Vec::new();
+    let marker = shell_input::READY_LINE.as_bytes();
+    let mut ready = Some(ready);
+    let mut buffer = [0u8; 4096];
+    loop {
+        let count = match stdout.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(count) => count,
+        };
+        let chunk = &buffer[..count];
+        if echo {
+            let shown: Vec<u8> = chunk
+                .iter()
+                .copied()
+                .filter(|&byte| byte != b'\r')
+                .collect();
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&shown);
+            let _ = out.flush();
+        }
+        if let Some(camera) = camera.as_mut() {
+            for &byte in chunk {
+                if byte == b'\n' {
+                    camera.on_line(String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                    line.clear();
+                } else {
+                    line.push(byte);
+                }
+            }
+        }
+        let mut collected = collected.lock().unwrap();
+        // Where the marker may start: in this chunk, or just before it.
+        let from = collected.len().saturating_sub(marker.len());
+        collected.extend_from_slice(chunk);
+        if ready.is_some()
+            && collected[from..]
+                .windows(marker.len())
+                .any(|window| window == marker)
+        {
+            let _ = ready.take().map(|sender| sender.send(()));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,13 +17,19 @@
 //!                    the demo on an incompressible corpus (the worst case) with
 //!                    exactly the least guest RAM the runner accepts: every page
 //!                    is stored and verified
+//!   screen::bios_agrees_with_the_report, screen::uefi_agrees_with_the_report
+//!                    the built-in demo with --screenshot: each phase's PNG shows as
+//!                    many zsmalloc frames and free frames as its report counts
 //!   demo::icount     the built-in demo on QEMU's instruction-count clock: every
 //!                    page verified, and the TSC calibrated at ~1000 MHz
 //! ```
 //!
-//! QEMU runs with `-display none -no-reboot`, stdin detached, and a hard
+//! QEMU runs with `-display none -no-reboot`, stdin detached (piped for the
+//! screen checks, which answer the kernel on it), and a hard
 //! timeout (default 600 s, env `ZSMALLOC_OS_TEST_TIMEOUT`); the serial output
 //! of the suites is forwarded so that a failure is readable in CI logs.
+
+mod screen;
 
 use boot::image::DiskImage;
 use boot::limits::{self, Workload};
@@ -66,6 +72,14 @@ const CHECKS: &[Check] = &[
     Check {
         name: "demo::icount",
         run: |_| demo_under_icount(),
+    },
+    Check {
+        name: "screen::bios_agrees_with_the_report",
+        run: |_| screen::agrees_with_the_report(Firmware::Bios, suite_timeout()),
+    },
+    Check {
+        name: "screen::uefi_agrees_with_the_report",
+        run: |_| screen::agrees_with_the_report(Firmware::Uefi, suite_timeout()),
     },
     Check {
         name: "limits::bios_minimum_memory",

@@ -5,7 +5,7 @@
 //! the records of their first frames. Links are record indices within the
 //! zone (`u32`; [`NONE`] ends a list), frame numbers are `first + index`.
 
-use crate::{largest_aligned_order, order_for, FrameError, ZoneAllocator, ZoneCounters};
+use crate::{largest_aligned_order, order_for, FrameError, FrameUse, ZoneAllocator, ZoneCounters};
 use crate::{MAX_ORDER, ORDERS};
 use core::mem::MaybeUninit;
 
@@ -132,6 +132,29 @@ impl<'t> ZoneAllocator<'t> for BuddyAllocator<'t> {
 
     fn counters(&self) -> ZoneCounters {
         self.counters
+    }
+
+    fn frame_uses(&self, visit: &mut dyn FnMut(u64, usize, FrameUse)) {
+        let use_of = |record: &FrameRecord| match record.state {
+            FrameState::Reserved => FrameUse::Reserved,
+            FrameState::FreeHead => FrameUse::FreeBlockStart {
+                order: record.order as usize,
+            },
+            FrameState::FreeTail => FrameUse::Free,
+            FrameState::AllocatedHead | FrameState::AllocatedTail => FrameUse::Allocated,
+        };
+        let mut start = 0;
+        while start < self.records.len() {
+            let used = use_of(&self.records[start]);
+            let mut end = start + 1;
+            if !matches!(used, FrameUse::FreeBlockStart { .. }) {
+                while end < self.records.len() && use_of(&self.records[end]) == used {
+                    end += 1;
+                }
+            }
+            visit(self.first + start as u64, end - start, used);
+            start = end;
+        }
     }
 }
 

@@ -119,6 +119,28 @@ pub trait ZoneAllocator<'t>: Sized {
 
     /// The zone's counters.
     fn counters(&self) -> ZoneCounters;
+
+    /// Show what every frame of the zone is doing to `visit`, as runs
+    /// `(first frame, frames, use)` of equal use in ascending order (a
+    /// picture of the zone: reserved frames, allocations, and free blocks
+    /// with their first frames marked, each a run of its own).
+    fn frame_uses(&self, visit: &mut dyn FnMut(u64, usize, FrameUse));
+}
+
+/// What one frame is doing, as [`ZoneAllocator::frame_uses`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameUse {
+    /// Not managed: no RAM, or used by the firmware, bootloader or kernel.
+    Reserved,
+    /// The first frame of a free block of 2^order frames.
+    FreeBlockStart {
+        /// The block's order.
+        order: usize,
+    },
+    /// Inside a free block, not its first frame.
+    Free,
+    /// Part of an allocation.
+    Allocated,
 }
 
 /// A zone's counters (Linux: `/proc/zoneinfo`, `/proc/buddyinfo`).

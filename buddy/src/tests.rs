@@ -310,3 +310,28 @@ fn the_checker_notices_a_broken_list() {
     allocator.records[frame as usize].state = crate::buddy_allocator::FrameState::FreeHead;
     assert!(allocator.check().is_err());
 }
+
+#[test]
+fn frame_uses_show_reserved_frames_allocations_and_free_blocks() {
+    let mut zone = TestZone::new(16, 16);
+    let mut allocator = zone.allocator(|frame| frame == 31);
+    // Free blocks 16-23, 24-27, 28-29 and 30: one frame takes the last.
+    assert_eq!(allocator.allocate(1), Some(30));
+    let mut runs = Vec::new();
+    allocator.frame_uses(&mut |frame, count, used| runs.push((frame, count, used)));
+    let block = |order| FrameUse::FreeBlockStart { order };
+    assert_eq!(
+        runs,
+        [
+            (16, 1, block(3)),
+            (17, 7, FrameUse::Free),
+            (24, 1, block(2)),
+            (25, 3, FrameUse::Free),
+            (28, 1, block(1)),
+            (29, 1, FrameUse::Free),
+            (30, 1, FrameUse::Allocated),
+            (31, 1, FrameUse::Reserved),
+        ]
+    );
+    allocator.check().unwrap();
+}

@@ -25,6 +25,7 @@ mod boot_options;
 mod compressed_ram;
 mod interrupts;
 mod memory;
+mod screen;
 mod self_test;
 mod tsc;
 

@@ -5,6 +5,9 @@
 //! takes the lock with interrupts disabled, so an interrupt handler that prints
 //! can never find the lock held by the code it interrupted (which would spin
 //! forever on a single CPU).
+//!
+//! The shell (`kernel::shell`) also reads from it: received bytes are
+//! polled, one at a time, with [`try_read_byte`].
 
 use core::fmt::{self, Write};
 use spin::Mutex;
@@ -32,6 +35,26 @@ pub fn print(arguments: fmt::Arguments) {
             let _ = uart.write_fmt(arguments);
         }
     });
+}
+
+/// Send raw bytes (a terminal's echo, control sequences) to the console.
+pub fn write_bytes(bytes: &[u8]) {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        if let Some(uart) = CONSOLE.lock().as_mut() {
+            uart.inner_mut().send_bytes_exact(bytes);
+        }
+    });
+}
+
+/// A byte received on the serial port, if one is waiting (polled: the
+/// receive interrupt stays off).
+pub fn try_read_byte() -> Option<u8> {
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        CONSOLE
+            .lock()
+            .as_mut()
+            .and_then(|uart| uart.inner_mut().try_receive_byte().ok())
+    })
 }
 
 /// Make the console usable from a panic or fault that may have struck while

@@ -19,6 +19,7 @@
 //!                                    ├─ boot_options key=value options from QEMU's fw_cfg; log level
 //!                                    ├─ memory       frames, page tables, direct map, kmap, heap
 //!                                    ├─ ramdisk      the page corpus the bootloader loaded
+//!                                    ├─ screen       the bootloader's framebuffer, cleared
 //!                                    └─ interrupts   PIC and timer, then interrupts on
 //!                                  ──► the demo, the test runner, or the benchmark
 //! ```
@@ -47,6 +48,9 @@
 //!     └─ zsmalloc_backend  zsmalloc's pages: frames, kmap, atomic sections
 //!   ramdisk            the page corpus the bootloader loaded; moved out of LOWMEM at boot
 //!   compressed_ram     the demo: a zram-like store on zsmalloc, its workload and report
+//!   screen             the framebuffer: a live map of the frames and of the pool
+//!   shell              a prompt on the serial console to poke the store (line editing
+//!                      and parsing: crate shell-input)
 //!   qemu               leaving QEMU with an exit code
 //! ```
 //!
@@ -69,6 +73,8 @@ pub mod log;
 pub mod memory;
 pub mod qemu;
 pub mod ramdisk;
+pub mod screen;
+pub mod shell;
 pub mod tsc;
 
 use bootloader_api::config::{BootloaderConfig, Mapping};
@@ -98,6 +104,7 @@ pub fn init(boot_info: &'static mut BootInfo) {
     log::init_from_boot_options();
     memory::init(boot_info);
     ramdisk::init(boot_info);
+    screen::init(boot_info.framebuffer.take());
     interrupts::init_timer_and_pic(interrupts::DEFAULT_TIMER_HZ);
     x86_64::instructions::interrupts::enable();
 }

@@ -1,8 +1,11 @@
 //! The demo kernel: boots, reports the machine, and runs the compressed-RAM
 //! demo (see `kernel::compressed_ram::demo`) on the ramdisk's page corpus or,
 //! without one, on the built-in workload. QEMU's exit code is the verdict.
+//! With the boot option `shell=on` it runs the shell (`kernel::shell`) instead.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
 
 use bootloader_api::{entry_point, BootInfo};
 use core::panic::PanicInfo;
@@ -36,6 +39,11 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
         "TSC: {} MHz (calibrated against the PIT)",
         cycles_per_second / 1_000_000
     );
+    // `./run-qemu.sh --shell` (boot option shell=on): a prompt instead of the demo.
+    if kernel::boot_options::get("shell") == Some("on") {
+        kernel::shell::set_observer(Some(show_on_screen));
+        kernel::shell::run(&workload());
+    }
     let verified = demo::run(&workload());
     info!("kernel heap: {}", memory::heap::statistics());
     if verified {
@@ -50,6 +58,16 @@ fn kernel_main(boot_info: &'static mut BootInfo) -> ! {
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     kernel::report_panic_and_exit(info)
+}
+
+/// The shell's observer: after each command, the screen shows the pool as
+/// the command left it.
+fn show_on_screen(
+    store: &zram::CompressedStore<kernel::memory::zsmalloc_backend::KernelPages>,
+    configuration: &str,
+    command: &str,
+) {
+    kernel::screen::refresh(&alloc::format!("shell ({configuration}): {command}"), store);
 }
 
 fn show_timer_ticks(count: usize) {

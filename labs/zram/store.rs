@@ -97,6 +97,25 @@ impl fmt::Display for StoreError {
     }
 }
 
+/// How a slot keeps its page, as [`CompressedStore::slot_contents`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotContents {
+    /// Never written, or discarded: reads as zeros.
+    Empty,
+    /// Every word of the page is `word`; no memory is used.
+    SameFilled {
+        /// The repeated word.
+        word: u64,
+    },
+    /// An object of `bytes` compressed bytes in the pool.
+    Compressed {
+        /// The object's size.
+        bytes: usize,
+    },
+    /// The page stored whole (it did not compress below the huge threshold).
+    Huge,
+}
+
 /// A zram-like store of `slot_count` pages on a zsmalloc pool.
 pub struct CompressedStore<B: Backend> {
     pool: Pool<B>,
@@ -210,6 +229,19 @@ impl<B: Backend> CompressedStore<B> {
     /// Read `slot` into `page`. An empty slot reads as zeros (like zram).
     pub fn read(&mut self, slot: usize, page: &mut [u8]) -> Result<(), StoreError> {
         todo!("lab zram: fill `page` from the slot: zeros, the repeated word, or the decompressed object")
+    }
+
+    /// How `slot` keeps its page (without reading it).
+    pub fn slot_contents(&self, slot: usize) -> Result<SlotContents, StoreError> {
+        self.check_slot(slot)?;
+        Ok(match &self.slots[slot] {
+            Slot::Empty => SlotContents::Empty,
+            Slot::SameFilled(word) => SlotContents::SameFilled { word: *word },
+            Slot::Stored { huge: true, .. } => SlotContents::Huge,
+            Slot::Stored { length, .. } => SlotContents::Compressed {
+                bytes: usize::from(*length),
+            },
+        })
     }
 
     /// Forget `slot`'s contents and free its memory (zram's discard/trim).

@@ -35,7 +35,7 @@ pub mod stats;
 pub mod store;
 
 pub use stats::{MmStat, StoreStatistics};
-pub use store::{CompressedStore, StoreError};
+pub use store::{CompressedStore, SlotContents, StoreError};
 
 /// The size of a page and of a slot.
 pub const PAGE_SIZE: usize = zsmalloc::PAGE_SIZE;

@@ -94,6 +94,25 @@ impl fmt::Display for StoreError {
     }
 }
 
+/// How a slot keeps its page, as [`CompressedStore::slot_contents`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotContents {
+    /// Never written, or discarded: reads as zeros.
+    Empty,
+    /// Every word of the page is `word`; no memory is used.
+    SameFilled {
+        /// The repeated word.
+        word: u64,
+    },
+    /// An object of `bytes` compressed bytes in the pool.
+    Compressed {
+        /// The object's size.
+        bytes: usize,
+    },
+    /// The page stored whole (it did not compress below the huge threshold).
+    Huge,
+}
+
 /// A zram-like store of `slot_count` pages on a zsmalloc pool.
 pub struct CompressedStore<B: Backend> {
     pool: Pool<B>,
@@ -282,6 +301,19 @@ impl<B: Backend> CompressedStore<B> {
         }
         self.statistics.reads += 1;
         Ok(())
+    }
+
+    /// How `slot` keeps its page (without reading it).
+    pub fn slot_contents(&self, slot: usize) -> Result<SlotContents, StoreError> {
+        self.check_slot(slot)?;
+        Ok(match &self.slots[slot] {
+            Slot::Empty => SlotContents::Empty,
+            Slot::SameFilled(word) => SlotContents::SameFilled { word: *word },
+            Slot::Stored { huge: true, .. } => SlotContents::Huge,
+            Slot::Stored { length, .. } => SlotContents::Compressed {
+                bytes: usize::from(*length),
+            },
+        })
     }
 
     /// Forget `slot`'s contents and free its memory (zram's discard/trim).

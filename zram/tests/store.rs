@@ -1,6 +1,6 @@
 //! The compressed store on the host, over zsmalloc's simulated-HIGHMEM backend.
 
-use zram::{CompressedStore, StoreError, PAGE_SIZE};
+use zram::{CompressedStore, SlotContents, StoreError, PAGE_SIZE};
 use zsmalloc::testing::HighmemBackend;
 use zsmalloc::{Config, Pool};
 
@@ -277,4 +277,37 @@ fn out_of_memory_is_an_error_not_a_loss_with(config: Config) {
     for &slot in &stored {
         assert_eq!(read(&mut store, slot), noise(slot as u64));
     }
+}
+
+#[test]
+fn slot_contents_say_how_each_page_is_kept() {
+    for config in LAYOUTS {
+        slot_contents_say_how_each_page_is_kept_with(config);
+    }
+}
+
+fn slot_contents_say_how_each_page_is_kept_with(config: Config) {
+    let mut store = store_with(4, config);
+    store.write(1, &[7u8; PAGE_SIZE]).unwrap();
+    store.write(2, &text(3)).unwrap();
+    store.write(3, &noise(4)).unwrap();
+    assert_eq!(store.slot_contents(0), Ok(SlotContents::Empty));
+    assert_eq!(
+        store.slot_contents(1),
+        Ok(SlotContents::SameFilled {
+            word: 0x0707_0707_0707_0707
+        })
+    );
+    let compressed = store.statistics().mm_stat.compr_data_size as usize - PAGE_SIZE;
+    assert_eq!(
+        store.slot_contents(2),
+        Ok(SlotContents::Compressed { bytes: compressed })
+    );
+    assert_eq!(store.slot_contents(3), Ok(SlotContents::Huge));
+    assert_eq!(
+        store.slot_contents(4),
+        Err(StoreError::SlotOutOfRange { slot: 4, slots: 4 })
+    );
+    store.discard(2).unwrap();
+    assert_eq!(store.slot_contents(2), Ok(SlotContents::Empty));
 }

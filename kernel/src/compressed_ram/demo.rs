@@ -9,7 +9,9 @@
 //!   compact  compact the pool; verify every slot again
 //! ```
 //!
-//! Each phase prints a readable report and one `ZRAM-REPORT {json}` line.
+//! Each phase prints a readable report and one `ZRAM-REPORT {json}` line;
+//! the screen (`crate::screen`) shows the pool as it fills and churns, and
+//! each phase's end.
 //! The demo's verdict is QEMU's exit code: success only if every page read
 //! back equal to what was written.
 
@@ -19,7 +21,8 @@ use super::workload::{Random, Workload};
 use crate::interrupts::atomic;
 use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::PAGE_SIZE;
-use crate::tsc;
+use crate::{screen, tsc};
+use alloc::format;
 use alloc::vec;
 use alloc::vec::Vec;
 use zram::CompressedStore;
@@ -55,12 +58,9 @@ pub fn run(workload: &Workload) -> bool {
         reference: [0; PAGE_SIZE],
     };
     atomic::start_checking();
-    let fill = demo.fill();
-    print_phase("fill", &demo.store, &fill);
-    let churn = demo.churn();
-    print_phase("churn", &demo.store, &churn);
-    let compact = demo.compact();
-    print_phase("compact", &demo.store, &compact);
+    let fill = demo.phase("fill", Demo::fill);
+    let churn = demo.phase("churn", Demo::churn);
+    let compact = demo.phase("compact", Demo::compact);
     crate::interrupts::on_tick(None);
     [fill, churn, compact]
         .iter()
@@ -68,6 +68,29 @@ pub fn run(workload: &Workload) -> bool {
 }
 
 impl Demo<'_> {
+    /// Run one phase, report it, and leave its end on the screen.
+    fn phase(&mut self, name: &str, run: fn(&mut Self) -> PhaseFigures) -> PhaseFigures {
+        // --- screen: the map follows the phase, its cost is reported ---
+        let (cost_before, started) = (screen::cost(), tsc::read());
+        screen::refresh(&format!("{name}: starting"), &self.store);
+        let figures = run(self);
+        screen::refresh(&format!("end of phase {name}"), &self.store);
+        let cycles = tsc::read() - started;
+        print_phase(name, &self.store, &figures);
+        screen::print_cost(cost_before, cycles);
+        screen::screenshot_point(name);
+        figures
+    }
+
+    /// Redraw the screen every eighth of the slots during a phase.
+    fn show_progress(&self, phase: &str, slot: usize) {
+        let count = self.expected.len();
+        if (slot + 1).is_multiple_of(count.div_ceil(8).max(1)) {
+            let title = format!("{phase}: {} of {count} slots done", slot + 1);
+            screen::refresh(&title, &self.store);
+        }
+    }
+
     fn write(&mut self, slot: usize, source: usize, figures: &mut PhaseFigures) {
         self.workload.page(source, &mut self.page);
         let start = tsc::read();
@@ -112,6 +135,7 @@ impl Demo<'_> {
         let mut figures = PhaseFigures::start();
         for slot in 0..self.expected.len() {
             self.write(slot, slot, &mut figures);
+            self.show_progress("fill", slot);
         }
         figures.fill_cycles = figures.write_cycles;
         self.verify_all(&mut figures);
@@ -132,6 +156,7 @@ impl Demo<'_> {
                 1 => self.write(slot, count + slot, &mut figures),
                 _ => {}
             }
+            self.show_progress("churn", slot);
         }
         self.verify_all(&mut figures);
         figures.finish()

@@ -46,6 +46,10 @@ static LONGEST_WINDOW: AtomicU64 = AtomicU64::new(0);
 static LENGTHS: Recorder = Recorder::new();
 static WINDOWS: AtomicU64 = AtomicU64::new(0);
 static VIOLATIONS: AtomicU64 = AtomicU64::new(0);
+/// Whether windows opened now are measured (see [`unmeasured`]).
+static MEASURING: AtomicBool = AtomicBool::new(true);
+/// Whether the open window is measured.
+static MEASURED_WINDOW: AtomicBool = AtomicBool::new(true);
 
 /// One open atomic section; hand it back to [`leave`].
 #[derive(Debug)]
@@ -65,6 +69,7 @@ pub fn enter() -> InterruptsOff {
     if DEPTH.fetch_add(1, Ordering::Relaxed) == 0 {
         ENABLED_BEFORE.store(were_enabled, Ordering::Relaxed);
         WINDOW_START.store(crate::tsc::read(), Ordering::Relaxed);
+        MEASURED_WINDOW.store(MEASURING.load(Ordering::Relaxed), Ordering::Relaxed);
         IN_WINDOW.store(true, Ordering::Relaxed);
     }
     InterruptsOff {
@@ -83,10 +88,12 @@ pub fn leave(_section: InterruptsOff) {
     assert!(depth > 0, "an atomic section ended that never began");
     if depth == 1 {
         IN_WINDOW.store(false, Ordering::Relaxed);
-        let length = crate::tsc::read().saturating_sub(WINDOW_START.load(Ordering::Relaxed));
-        LONGEST_WINDOW.fetch_max(length, Ordering::Relaxed);
-        LENGTHS.record(length);
-        WINDOWS.fetch_add(1, Ordering::Relaxed);
+        if MEASURED_WINDOW.load(Ordering::Relaxed) {
+            let length = crate::tsc::read().saturating_sub(WINDOW_START.load(Ordering::Relaxed));
+            LONGEST_WINDOW.fetch_max(length, Ordering::Relaxed);
+            LENGTHS.record(length);
+            WINDOWS.fetch_add(1, Ordering::Relaxed);
+        }
         if restore {
             interrupts::enable();
         }
@@ -96,6 +103,17 @@ pub fn leave(_section: InterruptsOff) {
 /// Sections open right now.
 pub fn depth() -> u32 {
     DEPTH.load(Ordering::Relaxed)
+}
+
+/// Run `f` with the windows it opens left out of the lengths (longest,
+/// histogram, count): for sections that are not map windows, such as the
+/// screen's walk of the pool, whose cost is reported on its own. A tick
+/// inside them is still a violation.
+pub fn unmeasured<T>(f: impl FnOnce() -> T) -> T {
+    let before = MEASURING.swap(false, Ordering::Relaxed);
+    let result = f();
+    MEASURING.store(before, Ordering::Relaxed);
+    result
 }
 
 /// The timer's observer: count a tick that lands inside a window.

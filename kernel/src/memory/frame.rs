@@ -38,6 +38,7 @@
 //! may allocate too.
 
 use super::PAGE_SIZE;
+pub use buddy::FrameUse;
 /// The largest run [`allocate_contiguous`] can serve is 2^`MAX_ORDER` frames.
 pub use buddy::MAX_ORDER;
 use buddy::{FrameError, ZoneAllocator, ZoneCounters, ORDERS};
@@ -423,6 +424,23 @@ pub fn statistics() -> [ZoneStatistics; 2] {
             }
         })
     })
+}
+
+/// Show what every frame of both zones is doing to `visit`, as runs
+/// `(first frame, frames, use)` (LOWMEM first; see
+/// [`buddy::ZoneAllocator::frame_uses`]), with the zones' lock held and
+/// interrupts off: `visit` must be short and must not allocate frames.
+pub fn frame_uses(mut visit: impl FnMut(u64, usize, FrameUse)) {
+    with_zones(|zones| {
+        for allocator in &zones.allocators {
+            allocator.frame_uses(&mut visit);
+        }
+    })
+}
+
+/// The frame numbers both zones span: LOWMEM's start to HIGHMEM's end.
+pub fn spanned_frames() -> Range<u64> {
+    with_zones(|zones| zones.spans[0].start..zones.spans[1].end)
 }
 
 /// Managed physical memory in bytes (both zones).

@@ -166,6 +166,36 @@ impl PageTables {
         self.mapper.level_4_table_mut()
     }
 
+    /// Show the frame of every page table of the tree to `visit`: the
+    /// level-4 table and, through present entries that are not huge pages,
+    /// every table below it (kmap's level-1 table included: its frame is
+    /// shown, its entries are not read).
+    pub fn table_frames(&self, visit: &mut dyn FnMut(Frame)) {
+        let level_4 = level_4_address();
+        visit(Frame::containing_address(level_4.as_u64()));
+        self.visit_below(level_4, 4, visit);
+    }
+
+    /// Visit the tables that the level-`level` table at `table` points to.
+    fn visit_below(&self, table: PhysAddr, level: u8, visit: &mut dyn FnMut(Frame)) {
+        if level == 1 {
+            return;
+        }
+        // SAFETY: `table` is a table of this tree (reached from the level-4
+        // table through present, non-huge entries) in LOWMEM, and `&self`
+        // keeps every table of the tree unchanged while it is read here.
+        // Level-1 tables, kmap's among them, are never read.
+        let entries = unsafe { &*table_at(table) };
+        for entry in entries.iter() {
+            let flags = entry.flags();
+            if flags.contains(PageTableFlags::PRESENT) && !flags.contains(PageTableFlags::HUGE_PAGE)
+            {
+                visit(Frame::containing_address(entry.addr().as_u64()));
+                self.visit_below(entry.addr(), level - 1, visit);
+            }
+        }
+    }
+
     /// Hand over the level-1 table that maps `address` (made, with its
     /// parents, if missing), for its new owner to keep: from now on these
     /// tables refuse every address it maps. Used once, for kmap's window.
