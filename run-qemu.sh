@@ -8,6 +8,7 @@
 #   ./run-qemu.sh miri          the no_std crates' tests under Miri;  ./run-qemu.sh lint   fmt + clippy
 #   ./run-qemu.sh plot LOG... [-o DIR]   SVG charts from the report lines of saved runs
 #   ./run-qemu.sh book          the guided tour (mdBook) into book/book/
+#   ./run-qemu.sh grade [LAB] [--reference] [--below-half]   grade the labs (labs/README.md)
 #
 # Set-up: the Rust toolchain pinned in rust-toolchain.toml with its components
 # and the x86_64-unknown-none target (through rustup), and QEMU with OVMF
@@ -91,7 +92,7 @@ summarise() {
 }
 
 # The host crates: tested with `cargo test`, linted with their test targets.
-host_crate_names=(zsmalloc zram bench buddy kmap-slots boot-options shell-input swap-workload plot tour-check)
+host_crate_names=(zsmalloc zram bench buddy kmap-slots boot-options shell-input swap-workload plot tour-check grade)
 host_crates=()
 for name in "${host_crate_names[@]}"; do host_crates+=(-p "$name"); done
 
@@ -188,6 +189,13 @@ case "${1:-}" in
         shift
         setup
         exec cargo run --quiet --release -p boot -- --swap "$@"
+        ;;
+    grade)
+        # The labs' grader: builds each lab with the student's code under
+        # labs/ (or the project's with --reference), one line per test.
+        shift
+        setup
+        exec cargo run --quiet -p grade -- "$@"
         ;;
     -h | --help)
         setup

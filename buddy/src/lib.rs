@@ -74,6 +74,7 @@
 //! for tests and debugging).
 #![no_std]
 
+#[cfg_attr(feature = "lab-buddy", path = "../../labs/buddy/buddy_allocator.rs")]
 pub mod buddy_allocator;
 pub mod check;
 

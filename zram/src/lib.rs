@@ -31,6 +31,7 @@ extern crate alloc;
 pub mod compression;
 pub mod same_filled;
 pub mod stats;
+#[cfg_attr(feature = "lab-zram", path = "../../labs/zram/store.rs")]
 pub mod store;
 
 pub use stats::{MmStat, StoreStatistics};

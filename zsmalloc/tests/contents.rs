@@ -91,6 +91,51 @@ fn every_size_round_trips_chain_4_out_of_band() {
     }));
 }
 
+/// The three kinds of window on Linux's layout, objects spanning pages
+/// included: a write-only window's bytes are stored, a read-write window
+/// sees them and changes them in place, a read-only window sees the change,
+/// and no window touches a neighbour.
+#[test]
+fn read_write_windows_change_objects_in_place_and_nothing_else() {
+    let backend = HighmemBackend::new();
+    let pool = linux("windows", &backend);
+    let mut mapper = pool.mapper();
+    // Class 208: 19 objects fit in a page, the 20th spans into the next.
+    let handles: Vec<_> = (0..60u64).map(|_| pool.malloc(200).unwrap()).collect();
+    for (seed, handle) in (0..).zip(&handles) {
+        mapper
+            .map(handle, WriteOnly, |window| fill_pattern(seed, window))
+            .unwrap();
+    }
+    for (seed, handle) in (0..).zip(&handles).filter(|(seed, _)| seed % 2 == 0) {
+        let changed = mapper.map(handle, ReadWrite, |window| {
+            let intact = has_pattern(seed, window);
+            window.iter_mut().for_each(|byte| *byte ^= 0xff);
+            intact
+        });
+        assert_eq!(
+            changed,
+            Ok(true),
+            "object {seed} before its read-write window"
+        );
+    }
+    for (seed, handle) in (0..).zip(&handles) {
+        let mut expected = vec![0; 200];
+        fill_pattern(seed, &mut expected);
+        if seed % 2 == 0 {
+            expected.iter_mut().for_each(|byte| *byte ^= 0xff);
+        }
+        let seen = mapper.map(handle, ReadOnly, |window| window.to_vec());
+        assert_eq!(seen.as_deref(), Ok(&expected[..]), "object {seed}");
+    }
+    drop(mapper);
+    pool.check().unwrap();
+    for handle in handles {
+        pool.free(handle);
+    }
+    assert_eq!(backend.counters().live_pages, 0);
+}
+
 #[test]
 fn read_and_write_copy_without_a_window() {
     let pool = Pool::new("copy", HighmemBackend::new());

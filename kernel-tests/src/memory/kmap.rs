@@ -216,3 +216,29 @@ fn an_interrupt_handler_nests_on_top_of_the_interrupted_code() {
     frame::free(frame).unwrap();
 }
 crate::kernel_test!(an_interrupt_handler_nests_on_top_of_the_interrupted_code);
+
+/// Unmapping clears the slot's entry *and* flushes its TLB entry: a read
+/// through the old address faults, even right after a read through it put
+/// the translation in the TLB. (The frame is freed first, so the fault
+/// abandons nothing.)
+fn a_use_after_unmap_faults() {
+    assert!(
+        kernel::memory::highmem_present(),
+        "this test needs HIGHMEM (the default memory size has it)"
+    );
+    let frame = frame::allocate(GFP_HIGHMEM_ONLY).unwrap();
+    let address = kmap_raw(frame);
+    // SAFETY: the test owns the frame and it is mapped at `address` until
+    // the `kunmap_raw` below.
+    unsafe { address.cast::<u64>().write_volatile(0x0bad_cafe) };
+    // SAFETY: as above; this read caches the translation in the TLB.
+    let written = unsafe { address.cast::<u64>().read_volatile() };
+    assert_eq!(written, 0x0bad_cafe);
+    kunmap_raw(frame, address);
+    frame::free(frame).unwrap();
+    // SAFETY: not sound on purpose: the slot is unmapped, so this read must
+    // page-fault (the runner catches the fault); it reads no memory.
+    let stale = unsafe { address.cast::<u64>().read_volatile() };
+    panic!("read {stale:#x} through an unmapped kmap slot: no page fault");
+}
+crate::kernel_test!(a_use_after_unmap_faults, should_page_fault);

@@ -43,6 +43,7 @@ pub mod direct_map;
 pub mod frame;
 pub mod frame_table;
 pub mod heap;
+#[cfg_attr(feature = "lab-kmap", path = "../../../labs/kmap/kmap.rs")]
 pub mod kmap;
 pub mod paging;
 pub mod zsmalloc_backend;

@@ -34,9 +34,18 @@
 //! (compaction) until the lock is held, so they are read again under it.
 
 pub mod check;
+#[cfg_attr(
+    feature = "lab-compaction",
+    path = "../../../labs/compaction/compact.rs"
+)]
 pub mod compact;
 pub mod config;
+#[cfg_attr(feature = "lab-zspage", path = "../../../labs/zspage/object.rs")]
 pub mod object;
+#[cfg_attr(
+    feature = "lab-size-classes",
+    path = "../../../labs/size-classes/size_class.rs"
+)]
 pub mod size_class;
 pub mod stats;
 pub mod zspage;
