@@ -17,7 +17,7 @@
 //! and program output.
 //!
 //! 1. **Paths.** A span is a repository path when it has no whitespace, no
-//!    `*`, no `://`, contains a `/`, does not start with `/`, `-` or `~`,
+//!    `*`, no `<` (a template such as `labs/<lab>/`), no `://`, contains a `/`, does not start with `/`, `-` or `~`,
 //!    and either ends in `/` (a directory) or its last component has an
 //!    extension (`pool.rs`, `book.toml`, `corpus.pages.gz`). A leading `./`
 //!    is dropped. Paths are relative to the repository root and must exist.

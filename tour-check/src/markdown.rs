@@ -126,6 +126,7 @@ fn as_path(span: &str) -> Option<&str> {
     let plain = !path.is_empty()
         && !path.contains(char::is_whitespace)
         && !path.contains('*')
+        && !path.contains('<')
         && !path.contains("://")
         && path.contains('/')
         && !path.starts_with(['/', '-', '~', '.']);

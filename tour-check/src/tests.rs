@@ -98,7 +98,7 @@ fn fenced_blocks_linux_paths_and_non_paths_are_not_checked() {
     let text = "```sh\ncat `missing/file.rs`\n```\n\
                 Linux: `mm/zsmalloc.c`, `drivers/block/zram/zram_drv.c`,\n\
                 `/sys/block/zram0/mm_stat`, `ZS_MM_RO | ZS_MM_WO`, `read/write`,\n\
-                `book/src/**/*.md`, `https://example.org/x.html`.\n";
+                `book/src/**/*.md`, `labs/<lab>/README.md`, `https://example.org/x.html`.\n";
     assert_eq!(messages(&root, text), Vec::<String>::new());
     assert!(references(text).is_empty());
 }
