@@ -24,7 +24,9 @@
 //!    Spans that start with a directory of Linux's source tree
 //!    ([`LINUX_TREES`]: `mm/`, `drivers/`, `Documentation/`, ...) are
 //!    Linux's files and are not checked (the repository has no such
-//!    top-level directory).
+//!    top-level directory). A component in capitals without an extension
+//!    is a placeholder (`labs/NAME/`, `labs/NAME/README.md`): such spans
+//!    are not checked either.
 //! 2. **Qualified items.** `path.rs::Item` (or `path.rs::Type::method`)
 //!    names an item of that file.
 //! 3. **Items after a path.** Code spans that directly follow a span naming
