@@ -17,14 +17,16 @@
 //! and program output.
 //!
 //! 1. **Paths.** A span is a repository path when it has no whitespace, no
-//!    `*`, no `<` (a template such as `labs/<lab>/`), no `://`, contains a `/`, does not start with `/`, `-` or `~`,
-//!    and either ends in `/` (a directory) or its last component has an
+//!    `*`, no `<` (a template such as `labs/<lab>/`), no `://`, contains a
+//!    `/`, does not start with `/`, `-` or `~`, and either ends in `/` (a directory) or its last component has an
 //!    extension (`pool.rs`, `book.toml`, `corpus.pages.gz`). A leading `./`
 //!    is dropped. Paths are relative to the repository root and must exist.
 //!    Spans that start with a directory of Linux's source tree
 //!    ([`LINUX_TREES`]: `mm/`, `drivers/`, `Documentation/`, ...) are
 //!    Linux's files and are not checked (the repository has no such
-//!    top-level directory).
+//!    top-level directory). A component in capitals without an extension
+//!    is a placeholder (`labs/NAME/`, `labs/NAME/README.md`): such spans
+//!    are not checked either.
 //! 2. **Qualified items.** `path.rs::Item` (or `path.rs::Type::method`)
 //!    names an item of that file.
 //! 3. **Items after a path.** Code spans that directly follow a span naming

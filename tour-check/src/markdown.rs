@@ -130,7 +130,10 @@ fn as_path(span: &str) -> Option<&str> {
         && !path.contains("://")
         && path.contains('/')
         && !path.starts_with(['/', '-', '~', '.']);
-    if !plain || LINUX_TREES.iter().any(|tree| path.starts_with(tree)) {
+    if !plain
+        || LINUX_TREES.iter().any(|tree| path.starts_with(tree))
+        || path.split('/').any(is_placeholder)
+    {
         return None;
     }
     let last = path.rsplit('/').next().unwrap_or("");
@@ -138,6 +141,15 @@ fn as_path(span: &str) -> Option<&str> {
         .rsplit_once('.')
         .is_some_and(|(stem, extension)| !stem.is_empty() && is_word(extension));
     (path.ends_with('/') || has_extension).then_some(path)
+}
+
+/// A path component that stands for any name (`NAME` in `labs/NAME/`):
+/// capitals, digits and `_` only, starting with a capital, no extension.
+fn is_placeholder(component: &str) -> bool {
+    component.starts_with(|c: char| c.is_ascii_uppercase())
+        && component
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_word(text: &str) -> bool {

@@ -104,6 +104,17 @@ fn fenced_blocks_linux_paths_and_non_paths_are_not_checked() {
 }
 
 #[test]
+fn placeholder_components_are_not_checked_but_capital_file_names_are() {
+    let root = repository("placeholders");
+    let text = "Each lab is `labs/NAME/`, with `labs/NAME/FILE.rs` and `labs/LAB_2/README.md`.\n\
+                Missing: `labs/README.md`.\n";
+    assert_eq!(
+        messages(&root, text),
+        ["chapter.md:2: `labs/README.md` does not exist"]
+    );
+}
+
+#[test]
 fn line_numbers_count_fenced_lines() {
     let found = references("a\n```\nb\nc\n```\n`src/x.rs`\n");
     assert_eq!(found[0].line, 6);
