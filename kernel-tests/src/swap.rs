@@ -1,8 +1,8 @@
 //! In-QEMU tests of compressed swap: the swap entry, the budget, demand-zero
-//! pages, the workload at budgets of 100%, 50% and 25% against the
-//! checksums of a plain copy (crate `swap-workload`), and the failures that
-//! must end in a panic naming the page: forged and stale swap entries, a
-//! store that cannot keep a page.
+//! pages, clean-first reclaim, the workload at budgets of 100%, 50% and 25%
+//! against the checksums of a plain copy (crate `swap-workload`), and the
+//! failures that must end in a panic naming the page: forged and stale swap
+//! entries, a store that cannot keep a page.
 
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -103,7 +103,7 @@ crate::kernel_test!(demand_zero_pages_read_as_zeros_and_keep_what_was_written);
 /// compressed. Reading every page keeps one clean page resident (each
 /// swap-in brings one), so only the first swap-in of the pass compresses.
 fn reclaim_prefers_clean_pages_with_a_valid_copy() {
-    assert!(swap::space::CLEAN_FIRST_WINDOW > 14);
+    const { assert!(swap::space::CLEAN_FIRST_WINDOW > 14) };
     swap::create(16, 8, new_store(16));
     for page in 0..16 {
         write_word(page, 0, 0x2000 + page as u64);
