@@ -12,7 +12,7 @@
 //!   self_test.rs       the runner's own tests (a failing and a hanging one on request)
 //!   boot_options.rs, tsc.rs, interrupts/, memory/   the kernel's modules
 //!   compressed_ram.rs  the zram-like store on real frames, interrupts off in map windows
-//!   swap.rs            compressed swap: entries, budgets, the workload, forged/stale/failed
+//!   swap.rs            compressed swap: entries, budgets, clean-first reclaim, the workload, forged/stale/failed
 //! ```
 #![no_std]
 #![no_main]

@@ -138,8 +138,8 @@ pub fn print_phase(report: &PhaseReport) {
         c.swap_cache_hits, saved_cycles
     );
     println!(
-        "  clock            {} second chances; compaction: {} runs, {} pages freed",
-        c.second_chances, c.compactions, c.pages_compacted
+        "  clock            {} second chances, {} dirty pages passed over (clean first); compaction: {} runs, {} pages freed",
+        c.second_chances, c.dirty_passed_over, c.compactions, c.pages_compacted
     );
     println!(
         "  cycles           per swap-in {} (copy out of the pool, LZ4, PTE, invlpg); per swap-out {}",
@@ -180,7 +180,7 @@ pub fn print_phase(report: &PhaseReport) {
         );
     }
     println!(
-        "SWAP-REPORT {{\"phase\":\"{}\",\"pages\":{},\"resident_limit\":{},\"resident_max\":{},\"faults\":{},\"demand_zero\":{},\"swap_ins\":{},\"swap_outs\":{},\"swap_cache_hits\":{},\"same_filled_outs\":{},\"huge_outs\":{},\"evictions\":{},\"second_chances\":{},\"compactions\":{},\"pages_compacted\":{},\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_used_max\":{},\"page_table_frames\":{},\"metadata_bytes\":{},\"memory_total_bytes\":{},\"fault_cycles_p50\":{},\"fault_cycles_p99\":{},\"swap_in_cycles\":{},\"swap_out_cycles\":{},\"swap_cache_saved_cycles\":{},\"fault_cycles_total\":{},\"phase_cycles\":{},\"phase_seconds\":{:.6},\"checksum\":{},\"verified\":{}}}",
+        "SWAP-REPORT {{\"phase\":\"{}\",\"pages\":{},\"resident_limit\":{},\"resident_max\":{},\"faults\":{},\"demand_zero\":{},\"swap_ins\":{},\"swap_outs\":{},\"swap_cache_hits\":{},\"same_filled_outs\":{},\"huge_outs\":{},\"evictions\":{},\"second_chances\":{},\"dirty_passed_over\":{},\"compactions\":{},\"pages_compacted\":{},\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_used_max\":{},\"page_table_frames\":{},\"metadata_bytes\":{},\"memory_total_bytes\":{},\"fault_cycles_p50\":{},\"fault_cycles_p99\":{},\"swap_in_cycles\":{},\"swap_out_cycles\":{},\"swap_cache_saved_cycles\":{},\"fault_cycles_total\":{},\"phase_cycles\":{},\"phase_seconds\":{:.6},\"checksum\":{},\"verified\":{}}}",
         report.phase,
         report.pages,
         report.resident_limit,
@@ -194,6 +194,7 @@ pub fn print_phase(report: &PhaseReport) {
         c.huge_outs,
         c.evictions,
         c.second_chances,
+        c.dirty_passed_over,
         c.compactions,
         c.pages_compacted,
         mm.orig_data_size,

@@ -2,16 +2,26 @@
 //! compressed store behind it, and the two paths between them.
 //!
 //! ```text
-//!   fault(k)                                   reclaim (clock over the resident ring)
-//!   ────────                                   ────────────────────────────────────
+//!   fault(k)                                   reclaim (clock over the resident ring, clean first)
+//!   ────────                                   ─────────────────────────────────────────────────
 //!   PTE(k) present?  ── not ours: panic        hand ─► ring[hand] = page v
 //!   a frame: spare, or reclaim one ──────────►   PTE(v).A set? clear it, hand += 1, again
 //!   PTE(k) == 0 ─► map, zero (demand-zero)       dirty, or no valid copy?
-//!   swap entry ─► check tag, slot, generation       yes: store.write(v) (compress) ─► gen += 1
-//!              ─► map, store.read(slot) into it     no:  swap-cache hit, nothing to write
-//!              ─► clear D, invlpg (clean again)  PTE(v) = swap entry(v, gen); invlpg(v)
-//!   ring[hand] = k, hand += 1                    the frame goes to the faulting page
+//!   swap entry ─► check tag, slot, generation       fewer than 16 passed over yet? hand += 1, again
+//!              ─► map, store.read(slot) into it     else: store.write(v) (compress) ─► gen += 1
+//!              ─► clear D, invlpg (clean again)  clean with a valid copy: swap-cache hit, no write
+//!   ring[hand] = k, hand += 1                    PTE(v) = swap entry(v, gen); invlpg(v)
+//!                                                the frame goes to the faulting page
 //! ```
+//!
+//! Reclaim is clean first (CFLRU's idea, and Linux's preference for clean
+//! pages, in clock form): of the pages not used since the hand last passed,
+//! a clean one with a valid copy costs nothing to drop, a dirty one costs a
+//! compression. The hand passes over at most [`CLEAN_FIRST_WINDOW`] unused
+//! dirty pages per reclaim looking for a clean one, then takes the next, so
+//! dirty pages are compressed less often and a reclaim stays bounded (one
+//! revolution to clear accessed bits, plus the window). The budget still
+//! caps the resident frames: the policy only chooses among them.
 //!
 //! The store keeps a page's compressed copy after a swap-in (that is the
 //! *swap cache*): as long as the page stays clean (the CPU's dirty bit is
@@ -38,6 +48,10 @@ use zram::{CompressedStore, SlotContents, StoreError};
 
 /// Bit of a page's state word: the store holds a valid copy of the page.
 const COPY_VALID: u32 = 1 << 31;
+
+/// Unused dirty (or copy-less) pages one reclaim may pass over looking for
+/// a clean one (each step is a PTE read; a write saved, a compression).
+pub const CLEAN_FIRST_WINDOW: usize = 16;
 
 /// Why a fault could not be resolved: each ends in a panic naming the page.
 #[derive(Debug, Clone, Copy)]
@@ -319,9 +333,10 @@ impl SwapSpace {
         }
     }
 
-    /// The clock: skip (and age) recently used pages, evict the first that
-    /// was not used since the hand last passed. Leaves the hand on its place.
+    /// The clock, clean first (see the module's notes). Leaves the hand on
+    /// the victim's place.
     fn reclaim_one(&mut self) -> Result<Frame, SwapError> {
+        let mut passed_over = 0;
         loop {
             let victim = self.ring[self.hand] as usize;
             let pte = self.entry(victim);
@@ -333,6 +348,13 @@ impl SwapSpace {
                 // SAFETY: our entry; only the accessed bit changes.
                 unsafe { pte.write_volatile(raw & !ACCESSED) };
                 self.counters.second_chances += 1;
+                self.hand = (self.hand + 1) % self.limit;
+                continue;
+            }
+            let needs_write = raw & DIRTY != 0 || self.state[victim] & COPY_VALID == 0;
+            if needs_write && passed_over < CLEAN_FIRST_WINDOW {
+                passed_over += 1;
+                self.counters.dirty_passed_over += 1;
                 self.hand = (self.hand + 1) % self.limit;
                 continue;
             }

@@ -30,6 +30,9 @@ pub struct SwapCounters {
     pub evictions: u64,
     /// Accessed bits the clock cleared (second chances given).
     pub second_chances: u64,
+    /// Unused dirty (or copy-less) pages the clock passed over while
+    /// looking for a clean one (clean first).
+    pub dirty_passed_over: u64,
     /// Times the pool was compacted, and the pages that freed.
     pub compactions: u64,
     /// Pages the compactions gave back.
