@@ -134,7 +134,7 @@ case "${1:-}" in
         cargo miri test -p zsmalloc --lib "${targets[@]}" -- "$@"
         cargo miri test -p zsmalloc --doc -- "$@"
         MIRIFLAGS="${MIRIFLAGS:-} -Zmiri-ignore-leaks" cargo miri test -p zsmalloc --test forget -- "$@"
-        cargo miri test -p buddy -p kmap-slots -p boot-options -p shell-input -- "$@"
+        cargo miri test -p buddy -p kmap-slots -p boot-options -p shell-input -p swap-workload -- "$@"
         ;;
     lint)
         # Formatting and clippy, as CI checks them.
