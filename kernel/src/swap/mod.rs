@@ -17,7 +17,8 @@
 //! | --- | --- |
 //! | `entry.rs` | the swap entry: the encoding of a non-present PTE naming a compressed copy |
 //! | `region.rs` | the region's page tables (a carved-out level-2 table, level-1 tables in LOWMEM) |
-//! | `space.rs` | the fault path, the clock (second chance) reclaim, the swap cache, compaction |
+//! | `space.rs` | the fault path, the clean-first clock (second chance) reclaim, the swap cache, compaction |
+//! | `error.rs` | why a fault could not be resolved (forged or stale entry, store failure) |
 //! | `stats.rs` | the counters of a phase |
 //! | `workload.rs` | the workload (load, scan 1..3, verify; defined in crate `swap-workload`) |
 //! | `report.rs` | the readable block and the `SWAP-REPORT {json}` line of each phase |
@@ -26,6 +27,7 @@
 //! (`./run-qemu.sh swap --resident 25%`), 50% of the region by default.
 
 pub mod entry;
+pub mod error;
 pub mod region;
 pub mod report;
 pub mod space;

@@ -33,6 +33,8 @@
 //! Nothing on these paths allocates from the heap except zsmalloc's own
 //! bookkeeping: the frames are allocated when the region is made.
 
+pub use super::error::SwapError;
+
 use super::entry::{SwapEntry, ACCESSED, DIRTY, FRAME_MASK, GENERATION_MASK, PRESENT, WRITABLE};
 use super::region::RegionTables;
 use super::stats::SwapCounters;
@@ -41,7 +43,6 @@ use crate::memory::zsmalloc_backend::KernelPages;
 use crate::memory::PAGE_SIZE;
 use crate::tsc;
 use alloc::vec::Vec;
-use core::fmt;
 use x86_64::instructions::tlb;
 use x86_64::VirtAddr;
 use zram::{CompressedStore, SlotContents, StoreError};
@@ -52,74 +53,6 @@ const COPY_VALID: u32 = 1 << 31;
 /// Unused dirty (or copy-less) pages one reclaim may pass over looking for
 /// a clean one (each step is a PTE read; a write saved, a compression).
 pub const CLEAN_FIRST_WINDOW: usize = 16;
-
-/// Why a fault could not be resolved: each ends in a panic naming the page.
-#[derive(Debug, Clone, Copy)]
-pub enum SwapError {
-    /// The entry is not a swap entry, or names another page's copy.
-    Forged {
-        /// The faulting page.
-        page: usize,
-        /// The entry found.
-        raw: u64,
-    },
-    /// The entry names an older copy than the store holds (or none).
-    Stale {
-        /// The faulting page.
-        page: usize,
-        /// The generation the entry names.
-        entry: u32,
-        /// The generation of the store's copy (`None`: no copy).
-        current: Option<u32>,
-    },
-    /// The store could not keep a page, even after compaction.
-    StoreFailed {
-        /// The page being evicted.
-        page: usize,
-        /// What the store said.
-        error: StoreError,
-    },
-    /// The store could not give a page back.
-    ReadFailed {
-        /// The faulting page.
-        page: usize,
-        /// What the store said.
-        error: StoreError,
-    },
-}
-
-impl fmt::Display for SwapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = |page: usize| RegionTables::address(page);
-        match *self {
-            SwapError::Forged { page, raw } => write!(
-                f,
-                "swap: forged swap entry {raw:#018x} for page {page} (address {:#x})",
-                at(page)
-            ),
-            SwapError::Stale {
-                page,
-                entry,
-                current,
-            } => write!(
-                f,
-                "swap: stale swap entry for page {page} (address {:#x}): it names generation \
-                 {entry}, the store holds {current:?}",
-                at(page)
-            ),
-            SwapError::StoreFailed { page, error } => write!(
-                f,
-                "swap: could not store page {page} (address {:#x}), even after compaction: {error}",
-                at(page)
-            ),
-            SwapError::ReadFailed { page, error } => write!(
-                f,
-                "swap: could not read page {page} (address {:#x}) back from the store: {error}",
-                at(page)
-            ),
-        }
-    }
-}
 
 /// A region of demand-paged memory, at most `limit` pages resident.
 pub struct SwapSpace {
