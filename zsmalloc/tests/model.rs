@@ -206,17 +206,14 @@ fn any_configuration() -> impl Strategy<Value = Config> {
     let eighths = || prop_oneof![1usize..=8, 1usize..=512];
     let geometry = (eighths(), eighths(), 0usize..=17);
     prop_oneof![
-        (geometry.clone(), 0usize..=70, any::<bool>()).prop_map(
-            |((spacing, minimum, chain), reuse_window, auto_compaction)| {
-                Config::Packed(PackedConfig {
-                    class_spacing: 8 * spacing,
-                    min_object_size: 8 * minimum,
-                    max_pages_per_zspage: chain,
-                    reuse_window,
-                    auto_compaction,
-                })
-            }
-        ),
+        (geometry.clone(), 0usize..=70).prop_map(|((spacing, minimum, chain), reuse_window)| {
+            Config::Packed(PackedConfig {
+                class_spacing: 8 * spacing,
+                min_object_size: 8 * minimum,
+                max_pages_per_zspage: chain,
+                reuse_window,
+            })
+        }),
         (geometry, any::<bool>(), any::<bool>()).prop_map(
             |((spacing, minimum, chain), out_of_band, merge_classes)| {
                 Config::Linux(LinuxConfig {
@@ -330,7 +327,6 @@ fn packed_spacing_that_does_not_divide_a_page_is_refused() {
         min_object_size: 16,
         max_pages_per_zspage: 1,
         reuse_window: 8,
-        auto_compaction: false,
     });
     assert_eq!(config.validate(), Err(ConfigError::PackedSpacing));
     let error = Pool::with_config("spacing 48", HighmemBackend::new(), config).unwrap_err();
@@ -347,7 +343,6 @@ fn packed_minimum_that_is_not_a_multiple_of_the_spacing_works() {
         min_object_size: 24,
         max_pages_per_zspage: 1,
         reuse_window: 8,
-        auto_compaction: false,
     });
     let backend = HighmemBackend::new();
     let pool = Pool::with_config("minimum 24", &backend, config).unwrap();

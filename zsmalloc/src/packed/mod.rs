@@ -23,8 +23,8 @@
 //! 2. [`zspage`]: zspages filled end to end, their pages allocated one at
 //!    a time as the fill pointer reaches them; placing and removing objects.
 //! 3. [`holes`]: the free lists of holes by size class, and how `malloc`
-//!    takes the smallest hole of its class or of up to `reuse_window`
-//!    larger ones (a bitmap of non-empty lists makes this O(1)).
+//!    takes a hole of the first class whose every hole fits, or of up to
+//!    `reuse_window` larger ones (a bitmap of non-empty lists makes this O(1)).
 //! 4. [`compact`]: evacuating the sparsest closed zspages.
 //! 5. [`check`] and [`stats`]: the invariants, and the table.
 //!
