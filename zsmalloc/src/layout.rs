@@ -115,13 +115,15 @@ pub unsafe trait Layout<B: Backend>: Send + Sync {
     /// given back (net of any the moves needed). Pinned objects stay.
     fn compact(&self, core: &PoolCore<B>) -> usize;
 
-    /// One bounded step of compaction: move at most about `max_bytes` of
-    /// objects (each in a short atomic section of its own, with the
-    /// layout's lock released in between) and give back the pages that no
-    /// longer hold anything. Cheap when there is nothing to do, so that a
-    /// policy may call it after every free. The default, for layouts that
-    /// cannot compact in steps, does nothing and reports
-    /// [`CompactStep::done`].
+    /// One bounded step of compaction: move about `max_bytes` of objects
+    /// (at least one object, if any is worth moving; a layout may pass the
+    /// budget by a few pages to stop where the pool is no larger than it
+    /// was, as it documents), each in a short atomic section of its own
+    /// with the layout's lock released in between, and give back the pages
+    /// that no longer hold anything. Cheap when there is nothing to do, so
+    /// that a policy may call it after every free. `compact` does what
+    /// steps until [`CompactStep::done`] would. The default, for layouts
+    /// that cannot compact in steps, does nothing and reports done.
     fn compact_step(&self, core: &PoolCore<B>, max_bytes: usize) -> CompactStep {
         let _ = (core, max_bytes);
         CompactStep {

@@ -78,11 +78,37 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         fits.then(|| (record.live_bytes << 16) / held)
     }
 
-    /// `zspage` is a candidate still, in `generation`.
+    /// `zspage` is still the closed, unpinned zspage of `generation` it was
+    /// when found, and draining it pays: its live bytes appended at the
+    /// open zspage would take fewer pages than it holds (holes can only
+    /// lower that). It may have less than a page free by now (moved objects
+    /// filled its holes): draining it still packs its objects tighter.
     pub(crate) fn still_candidate(&self, zspage: u32, generation: u32) -> bool {
-        (zspage as usize) < self.zspages.len()
-            && self.zspages[zspage as usize].generation == generation
-            && self.candidate_fill(zspage).is_some()
+        let Some(record) = self.zspages.get(zspage as usize) else {
+            return false;
+        };
+        record.generation == generation
+            && record.alive
+            && !record.draining
+            && record.pins == 0
+            && zspage != self.open
+            && self.pages_to_append(record.live_bytes) < record.pages.len()
+    }
+
+    /// Pages that appending `bytes` at the open zspage would add, about
+    /// (as one extent: objects cut the open zspage's end a little earlier).
+    fn pages_to_append(&self, bytes: usize) -> usize {
+        let end = match self.open {
+            NONE => self.capacity,
+            open => self.zspages[open as usize].end,
+        };
+        if end + bytes <= self.capacity {
+            (end + bytes).div_ceil(PAGE_SIZE) - end.div_ceil(PAGE_SIZE)
+        } else {
+            // The rest of the open zspage, then new ones.
+            let first = self.capacity.div_ceil(PAGE_SIZE) - end.div_ceil(PAGE_SIZE);
+            first + (bytes - (self.capacity - end)).div_ceil(PAGE_SIZE)
+        }
     }
 
     /// The location of the plan entry `object` if it is still a live object
