@@ -7,8 +7,10 @@
 //!               outside any section, sparsest first; kept between steps and
 //!               scanned again only when used up and an object was freed (or
 //!               a window closed) since the last scan
-//!   source      the candidate being drained (see [`super::drain`]): its live
-//!               list copied into a plan in one section, sorted outside
+//!   source      the next candidate still worth draining (its objects would
+//!               take fewer pages at the open zspage than it holds), see
+//!               [`super::drain`]: its live list copied into a plan in one
+//!               section, sorted outside
 //!   a move      one lock section: the source's highest object goes into a
 //!               hole of another zspage, or at the open zspage (a page from
 //!               the reserve if it needs one); the source's tail pages that
@@ -24,18 +26,27 @@
 //! off on the kernel): it moves at most one object (at most a page of
 //! bytes), examines at most 32 records or entries, and neither allocates a
 //! page nor asks the heap for more room for compaction's own lists (the
-//! plan and the candidate list are built outside, then swapped in). When a
-//! move needs a page and the reserve is empty, the section ends, a page is
-//! taken from the backend with interrupts on, and the move is retried;
-//! pages left in the reserve go back at the end of the step.
+//! plan and the candidate list are built outside, then swapped in; the
+//! bookkeeping of the moves themselves, a zspage's live list and the hole
+//! lists, may grow as in `malloc`). When a move needs a page and the
+//! reserve is empty, the section ends, pages are taken from the backend
+//! with interrupts on, and the move is retried; pages left in the reserve
+//! go back at the end of the step.
 //!
 //! **Under a page limit.** Draining from the highest offset down gives
 //! back each tail page of the source as soon as no live object reaches
 //! into it, into the reserve, where the next move finds it: a sparse
-//! zspage shrinks before compaction needs a new page. If the backend has
-//! no page when one is needed, the source stops draining (its gaps become
-//! holes again, its empty tail pages go back) and the step reports done:
-//! nothing is lost, and the pool never ends larger than it was.
+//! zspage shrinks before compaction needs a new page. A source *owes*
+//! pages while its moves took more than its draining gave back. It owes
+//! at most [`FLOAT_PAGES`], so when it owes none and needs a page, that
+//! many are taken at once, or none: if the backend has not got them, the
+//! source stops draining (its gaps become holes again, its empty tail
+//! pages go back) and the step reports done. A step also ends only where
+//! its source owes nothing. So nothing is lost, and the pool is never
+//! larger after a step than before it.
+//!
+//! A source left half-drained by a last step keeps its objects where they
+//! are and lists no holes until later steps finish it.
 //!
 //! **Exclusion.** One compaction at a time (as Linux's
 //! `compaction_in_progress`): a step that finds another under way returns

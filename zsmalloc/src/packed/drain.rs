@@ -60,7 +60,7 @@ pub(crate) enum Action {
     /// The step has used its budget (bytes, or lock sections), and the
     /// source owes no page.
     Spent,
-    /// The source must stop draining (pinned, or its plan ran out).
+    /// The source must stop draining (a window pins it).
     Abandon,
 }
 
@@ -212,7 +212,12 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let mut skipped = 0;
         let (object, location) = loop {
             let Some(&object) = self.compaction.plan.last() else {
-                return Action::Abandon;
+                // Unreachable while the plan holds every object of the
+                // source (an emptied source dies); should it not, stop
+                // draining without listing or giving back anything.
+                self.zspages[source as usize].draining = false;
+                self.drop_source();
+                return Action::Continue;
             };
             if let Some(location) = self.live_location(core, source, object) {
                 break (object, location);
