@@ -43,7 +43,9 @@
 //! source stops draining (its gaps become holes again, its empty tail
 //! pages go back) and the step reports done. A step also ends only where
 //! its source owes nothing. So nothing is lost, and the pool is never
-//! larger after a step than before it.
+//! larger after a step than before it (unless another CPU maps an object
+//! of the source in the middle of the step: draining stops at once, and
+//! what it owes, at most [`FLOAT_PAGES`], stays with the pool).
 //!
 //! A source left half-drained by a last step keeps its objects where they
 //! are and lists no holes until later steps finish it.
