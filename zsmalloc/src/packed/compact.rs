@@ -5,8 +5,9 @@
 //!   candidates  closed, unpinned zspages with at least a page of free bytes,
 //!               found by a scan of the records (32 per lock section), sorted
 //!               outside any section, sparsest first; kept between steps and
-//!               scanned again only when used up and an object was freed (or
-//!               a window closed) since the last scan
+//!               scanned again only when used up and a page's worth of objects
+//!               was freed (or a window closed) since the last scan, or for
+//!               `compact`: a step with nothing to do costs one lock section
 //!   source      the next candidate still worth draining (its objects would
 //!               take fewer pages at the open zspage than it holds), see
 //!               [`super::drain`]: its live list copied into a plan in one
@@ -94,8 +95,11 @@ pub(crate) struct Compaction {
     /// Pages the source's moves took, and pages its draining gave back.
     pub taken: usize,
     pub given: usize,
-    /// An object was freed or a window closed since the last scan.
-    pub scan_needed: bool,
+    /// Bytes freed since the last scan: a step scans again (when its list
+    /// is used up) only once a page's worth was freed ...
+    pub freed_since_scan: usize,
+    /// ... or a window closed, or `compact` asks for a full pass.
+    pub rescan: bool,
 }
 
 impl Compaction {
@@ -107,7 +111,8 @@ impl Compaction {
             plan: Vec::new(),
             taken: 0,
             given: 0,
-            scan_needed: false,
+            freed_since_scan: 0,
+            rescan: false,
         }
     }
 }
@@ -119,6 +124,12 @@ pub(crate) fn compact<B: Backend>(
     running: &AtomicBool,
     core: &PoolCore<B>,
 ) -> usize {
+    {
+        // A full pass: the records are scanned again once the candidate
+        // list is used up, however little was freed since the last scan.
+        let atomic = core.enter_atomic();
+        state.lock(&atomic).compaction.rescan = true;
+    }
     let (mut freed, mut added) = (0, 0);
     loop {
         let step = step(state, running, core, COMPACT_STEP_BYTES);
@@ -192,7 +203,8 @@ fn scan<B: Backend>(state: &SpinLock<PackedState<B::Page>>, core: &PoolCore<B>) 
         let atomic = core.enter_atomic();
         let mut state = state.lock(&atomic);
         if next == 0 {
-            state.compaction.scan_needed = false;
+            state.compaction.rescan = false;
+            state.compaction.freed_since_scan = 0;
         }
         let end = (next + SCAN_RECORDS).min(state.zspages.len());
         for zspage in next as u32..end as u32 {
@@ -237,7 +249,7 @@ fn snapshot<B: Backend>(
         let record = &state.zspages[zspage as usize];
         if !state.still_candidate(zspage, generation) || record.live.len() > plan.capacity() {
             // Gone, pinned, or grew meanwhile: leave it for the next scan.
-            state.compaction.scan_needed = true;
+            state.compaction.rescan = true;
             return;
         }
         plan.extend_from_slice(&record.live);

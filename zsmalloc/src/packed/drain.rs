@@ -268,7 +268,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     fn next_source(&mut self) -> Action {
         for _ in 0..SKIP_BATCH {
             let Some((zspage, generation)) = self.compaction.candidates.pop() else {
-                return if self.compaction.scan_needed {
+                let compaction = &self.compaction;
+                return if compaction.rescan || compaction.freed_since_scan >= PAGE_SIZE {
                     Action::Scan
                 } else {
                     Action::Idle

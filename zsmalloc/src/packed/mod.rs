@@ -178,7 +178,7 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
         record.pins -= 1;
         if record.pins == 0 {
             // The zspage may be worth compacting again.
-            state.compaction.scan_needed = true;
+            state.compaction.rescan = true;
         }
     }
 

@@ -395,7 +395,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let offset = self.remove_object(core, location, extent);
         self.payload_bytes -= length;
         let zspage = location.zspage;
-        self.compaction.scan_needed = true;
+        self.compaction.freed_since_scan += extent;
         let record = &self.zspages[zspage as usize];
         if record.live.is_empty() {
             self.destroy_zspage(core, zspage);
