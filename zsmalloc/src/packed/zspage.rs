@@ -22,6 +22,8 @@
 //!   a vector of (offset, owner entry); the entry's location records the
 //!   index in that vector, so free is a swap-remove, O(1).
 //! * **Freeing** the last object of a zspage gives all its pages back at once.
+//!   An object freed from a zspage that compaction is draining
+//!   ([`super::drain`]) leaves no hole: nothing new may land there.
 
 use alloc::vec::Vec;
 
