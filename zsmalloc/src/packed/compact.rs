@@ -7,7 +7,8 @@
 //!               outside any section, sparsest first; kept between steps and
 //!               scanned again only when used up and a page's worth of objects
 //!               was freed (or a window closed) since the last scan, or for
-//!               `compact`: a step with nothing to do costs one lock section
+//!               `compact`: a step with nothing to do costs two short lock
+//!               sections
 //!   source      the next candidate still worth draining (its objects would
 //!               take fewer pages at the open zspage than it holds), see
 //!               [`super::drain`]: its live list copied into a plan in one
@@ -25,8 +26,10 @@
 //!
 //! Each lock section runs inside an atomic section of its own (interrupts
 //! off on the kernel): it moves at most one object (at most a page of
-//! bytes), examines at most 32 records or entries, and neither allocates a
-//! page nor asks the heap for more room for compaction's own lists (the
+//! bytes), examines at most 32 records or plan entries (64 when draining
+//! stops) or copies one zspage's live list (8 bytes an object), and
+//! neither allocates a page nor asks the heap for more room for
+//! compaction's own lists (the
 //! plan and the candidate list are built outside, then swapped in; the
 //! bookkeeping of the moves themselves, a zspage's live list and the hole
 //! lists, may grow as in `malloc`). When a move needs a page and the
@@ -75,8 +78,9 @@ pub(crate) const RESERVE_PAGES: usize = MAX_CHAIN_LENGTH + 1;
 const FLOAT_PAGES: usize = 3;
 /// Records examined per lock section by a scan for candidates.
 const SCAN_RECORDS: usize = 32;
-/// Lock sections a step runs at most (a step that moved nothing yet may
-/// still have skipped, scanned or snapshotted that many times).
+/// Lock sections a step runs at most, besides those that move objects
+/// while its source owes pages (a step that moved nothing yet may have
+/// skipped, scanned or snapshotted that many times).
 const STEP_SECTIONS: usize = 256;
 /// Bytes `compact` asks of each step.
 const COMPACT_STEP_BYTES: usize = 16 * PAGE_SIZE;
