@@ -29,13 +29,12 @@
 //! bytes), examines at most 32 records or plan entries (64 when draining
 //! stops) or copies one zspage's live list (8 bytes an object), and
 //! neither allocates a page nor asks the heap for more room for
-//! compaction's own lists (the
-//! plan and the candidate list are built outside, then swapped in; the
-//! bookkeeping of the moves themselves, a zspage's live list and the hole
-//! lists, may grow as in `malloc`). When a move needs a page and the
-//! reserve is empty, the section ends, pages are taken from the backend
-//! with interrupts on, and the move is retried; pages left in the reserve
-//! go back at the end of the step.
+//! compaction's own lists (the plan and the candidate list are built
+//! outside, then swapped in; the bookkeeping of the moves themselves, a
+//! zspage's live list and the hole lists, may grow as in `malloc`). When
+//! a move needs a page and the reserve is empty, the section ends, pages
+//! are taken from the backend with interrupts on, and the move is
+//! retried; pages left in the reserve go back at the end of the step.
 //!
 //! **Under a page limit.** Draining from the highest offset down gives
 //! back each tail page of the source as soon as no live object reaches
