@@ -115,6 +115,23 @@ pub unsafe trait Layout<B: Backend>: Send + Sync {
     /// given back (net of any the moves needed). Pinned objects stay.
     fn compact(&self, core: &PoolCore<B>) -> usize;
 
+    /// One bounded step of compaction: move about `max_bytes` of objects
+    /// (at least one object, if any is worth moving; a layout may pass the
+    /// budget by a few pages to stop where the pool is no larger than it
+    /// was, as it documents), each in a short atomic section of its own
+    /// with the layout's lock released in between, and give back the pages
+    /// that no longer hold anything. Cheap when there is nothing to do, so
+    /// that a policy may call it after every free. `compact` does what
+    /// steps until [`CompactStep::done`] would. The default, for layouts
+    /// that cannot compact in steps, does nothing and reports done.
+    fn compact_step(&self, core: &PoolCore<B>, max_bytes: usize) -> CompactStep {
+        let _ = (core, max_bytes);
+        CompactStep {
+            done: true,
+            ..CompactStep::default()
+        }
+    }
+
     /// Pages that `compact` could give back now (what Linux's shrinker
     /// counts): exact, or an upper bound, as the layout documents.
     fn pages_compactable(&self, core: &PoolCore<B>) -> usize;
@@ -134,6 +151,21 @@ pub unsafe trait Layout<B: Backend>: Send + Sync {
     /// Give every page back (the pool is being dropped: no handle or window
     /// can reach an object any more).
     fn release_all(&mut self, core: &PoolCore<B>);
+}
+
+/// What one [`Layout::compact_step`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactStep {
+    /// Bytes of the objects moved (what they occupy in their zspages).
+    pub bytes_moved: usize,
+    /// Pages given back to the backend.
+    pub pages_freed: usize,
+    /// New pages the moved objects needed.
+    pub pages_added: usize,
+    /// Nothing more is worth doing now (or the backend has no page for the
+    /// next move): further steps would do nothing until objects are freed
+    /// or windows closed.
+    pub done: bool,
 }
 
 /// One zspage, as a [`Layout::walk`] shows it.

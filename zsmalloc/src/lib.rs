@@ -267,7 +267,7 @@ pub use check::InvariantError;
 pub use config::{Config, ConfigError};
 pub use handle::{Handle, HandleError};
 pub use handle_table::Entry;
-pub use layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
+pub use layout::{CompactStep, Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 pub use linux::{ClassStats, HandlePlacement, LinuxConfig};
 pub use mapping::{Access, Mapper, Mapping, ReadOnly, ReadWrite, Writable, WriteOnly};
 pub use packed::{PackedConfig, PackedStats};

@@ -27,7 +27,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::config::{Config, ConfigError};
 use crate::handle::{Handle, HandleError};
-use crate::layout::{Layout, PoolCore, PoolVisitor};
+use crate::layout::{CompactStep, Layout, PoolCore, PoolVisitor};
 use crate::pages::PayloadBuffer;
 
 /// Why `malloc` failed. The pool is unchanged in every case.
@@ -224,6 +224,18 @@ impl<B: Backend> Pool<B> {
         self.pages_compacted
             .fetch_add(pages_freed, Ordering::Relaxed);
         pages_freed
+    }
+
+    /// One bounded step of compaction ([`Layout::compact_step`]): moves at
+    /// most about `max_bytes` of objects, each in a short atomic section.
+    /// Pages it gives back, net of those it took, count as compacted.
+    pub fn compact_step(&self, max_bytes: usize) -> CompactStep {
+        let step = self.layout.compact_step(&self.core, max_bytes);
+        self.pages_compacted.fetch_add(
+            step.pages_freed.saturating_sub(step.pages_added),
+            Ordering::Relaxed,
+        );
+        step
     }
 
     /// Pages that compaction could free now (what Linux's shrinker counts):

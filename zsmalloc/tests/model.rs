@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as RunnerConfig;
 use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
 use zsmalloc::{
-    AllocError, Backend, Config, Handle, HandlePlacement, LinuxConfig, Pool, ReadOnly, ReadWrite,
-    WriteOnly, PAGE_SIZE,
+    AllocError, Backend, Config, ConfigError, Handle, HandlePlacement, LinuxConfig, PackedConfig,
+    Pool, ReadOnly, ReadWrite, WriteOnly, PAGE_SIZE,
 };
 
 #[derive(Debug, Clone)]
@@ -200,8 +200,59 @@ fn configuration(selector: u8) -> Config {
     }
 }
 
+/// Any geometry `validate()` may see: spacings and minimum sizes that are
+/// multiples of 8 (small ones more often), every chain length.
+fn any_configuration() -> impl Strategy<Value = Config> {
+    let eighths = || prop_oneof![1usize..=8, 1usize..=512];
+    let geometry = (eighths(), eighths(), 0usize..=17);
+    prop_oneof![
+        (geometry.clone(), 0usize..=70).prop_map(|((spacing, minimum, chain), reuse_window)| {
+            Config::Packed(PackedConfig {
+                class_spacing: 8 * spacing,
+                min_object_size: 8 * minimum,
+                max_pages_per_zspage: chain,
+                reuse_window,
+            })
+        }),
+        (geometry, any::<bool>(), any::<bool>()).prop_map(
+            |((spacing, minimum, chain), out_of_band, merge_classes)| {
+                Config::Linux(LinuxConfig {
+                    class_spacing: 8 * spacing,
+                    min_object_size: 8 * minimum,
+                    max_pages_per_zspage: chain,
+                    handle_placement: if out_of_band {
+                        HandlePlacement::OutOfBand
+                    } else {
+                        HandlePlacement::Inline
+                    },
+                    merge_classes,
+                })
+            }
+        ),
+    ]
+}
+
 proptest! {
     #![proptest_config(runner_config())]
+
+    /// Every configuration `validate()` accepts works; the others are
+    /// refused by `Pool::with_config` with the same error.
+    #[test]
+    fn every_accepted_configuration_matches_the_model(
+        config in any_configuration(),
+        operations in prop::collection::vec(operation_strategy(), sequence_length()),
+    ) {
+        let backend = HighmemBackend::new();
+        match config.validate() {
+            Ok(()) => {
+                let pool = Pool::with_config("any", &backend, config).unwrap();
+                run(&pool, || backend.counters().live_pages, &operations);
+            }
+            Err(error) => {
+                prop_assert_eq!(Pool::with_config("any", &backend, config).unwrap_err(), error);
+            }
+        }
+    }
 
     #[test]
     fn pool_matches_the_model(
@@ -265,6 +316,46 @@ fn every_nth_page_failing_loses_nothing_packed() {
         .collect();
     run(&pool, || backend.inner().counters().live_pages, &operations);
     assert!(backend.injected_failures() > 0);
+}
+
+#[test]
+fn packed_spacing_that_does_not_divide_a_page_is_refused() {
+    // With spacing 48, a 4096-byte object would take 4128 bytes: more than
+    // a zspage of one page holds.
+    let config = Config::Packed(PackedConfig {
+        class_spacing: 48,
+        min_object_size: 16,
+        max_pages_per_zspage: 1,
+        reuse_window: 8,
+    });
+    assert_eq!(config.validate(), Err(ConfigError::PackedSpacing));
+    let error = Pool::with_config("spacing 48", HighmemBackend::new(), config).unwrap_err();
+    assert_eq!(error, ConfigError::PackedSpacing);
+    assert!(error.to_string().contains("divide PAGE_SIZE"));
+}
+
+#[test]
+fn packed_minimum_that_is_not_a_multiple_of_the_spacing_works() {
+    // Minimum 24, spacing 16: hole classes start at 24, 40, 56, ... while
+    // extents are 32, 48, ...: a request must never get a shorter hole.
+    let config = Config::Packed(PackedConfig {
+        class_spacing: 16,
+        min_object_size: 24,
+        max_pages_per_zspage: 1,
+        reuse_window: 8,
+    });
+    let backend = HighmemBackend::new();
+    let pool = Pool::with_config("minimum 24", &backend, config).unwrap();
+    let mut operations = vec![Operation::Malloc(48); 86];
+    operations.extend([Operation::Malloc(1), Operation::Malloc(4096)]);
+    operations.extend((0..40).map(|i| Operation::Free(i * 7)));
+    operations.extend((0..40).map(|i| Operation::Malloc(17 + i * 5)));
+    operations.extend([
+        Operation::Compact,
+        Operation::Malloc(4000),
+        Operation::Malloc(17),
+    ]);
+    run(&pool, || backend.counters().live_pages, &operations);
 }
 
 #[test]

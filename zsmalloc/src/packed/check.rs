@@ -4,7 +4,8 @@
 //! ```text
 //!   zspage:  pages = exactly those touched by [0, end); live extents and
 //!            valid holes lie in [0, end) and never overlap; counters add up;
-//!            entry --location--> (index in live list, zspage, offset) --> entry
+//!            entry --location--> (index in live list, zspage, offset) --> entry;
+//!            a draining zspage is compaction's source and lists no holes
 //!   layout:  hole bitmap = non-empty lists; each hole on its class's list;
 //!            stale entries counted; totals add up
 //! ```
@@ -57,6 +58,12 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 record.end
             );
             ensure!(!record.live.is_empty(), "empty zspage {} was kept", zspage);
+            ensure!(
+                !record.draining
+                    || (zspage as u32 == self.compaction.source && holes[zspage].is_empty()),
+                "zspage {} drains but is not compaction's source, or lists holes",
+                zspage
+            );
             let mut extents: Vec<(usize, usize)> = holes[zspage].clone();
             ensure!(
                 extents.len() == record.holes

@@ -1,64 +1,356 @@
-//! Compaction of the packed layout: evacuate the sparsest closed zspages.
+//! Compaction of the packed layout: drain the sparsest closed zspages, in
+//! steps of short atomic sections.
 //!
 //! ```text
-//!   candidates: closed, unpinned zspages with at least a page of free bytes,
-//!               sparsest (live bytes / bytes of pages held) first
-//!   for each:   would its objects fit elsewhere (holes, the open zspage) in
-//!               fewer pages than it holds? then reserve those pages, move
-//!               every object (handles stay valid: only their entries change),
-//!               and free the zspage
+//!   candidates  closed, unpinned zspages with at least a page of free bytes,
+//!               found by a scan of the records (32 per lock section), sorted
+//!               outside any section, sparsest first; kept between steps and
+//!               scanned again only when used up and a page's worth of objects
+//!               was freed (or a window closed) since the last scan, or for
+//!               `compact`: a step with nothing to do costs two short lock
+//!               sections
+//!   source      the next candidate still worth draining (its objects would
+//!               take fewer pages at the open zspage than it holds), see
+//!               [`super::drain`]: its live list copied into a plan in one
+//!               section, sorted outside
+//!   a move      one lock section: the source's highest object goes into a
+//!               hole of another zspage, or at the open zspage (a page from
+//!               the reserve if it needs one); the source's tail pages that
+//!               no live object reaches any more are given back
+//!   a step      moves until `max_bytes` have moved or nothing is left to do
+//!               (`compact` = steps until done)
+//!
+//!   one step, in time:   [scan][scan] [snapshot] [move][move]   [move][move]
+//!                        |lock|  lock released in between  |alloc_page|
 //! ```
 //!
-//! Pinned zspages (an object is mapped) are skipped. Unlike Linux's, this
-//! compaction allocates: moved objects may go to the open zspage, which may
-//! need pages. It takes all the pages an evacuation could need *before*
-//! moving anything and gives back the unused ones, so a backend out of
-//! pages stops compaction cleanly. The lock is taken once per evacuated
-//! zspage, each time in a new atomic section.
+//! Each lock section runs inside an atomic section of its own (interrupts
+//! off on the kernel): it moves at most one object (at most a page of
+//! bytes), examines at most 32 records or plan entries (64 when draining
+//! stops) or copies one zspage's live list (8 bytes an object), and
+//! neither allocates a page nor asks the heap for more room for
+//! compaction's own lists (the plan and the candidate list are built
+//! outside, then swapped in; the bookkeeping of the moves themselves, a
+//! zspage's live list and the hole lists, may grow as in `malloc`). When
+//! a move needs a page and the reserve is empty, the section ends, pages
+//! are taken from the backend with interrupts on, and the move is
+//! retried; pages left in the reserve go back at the end of the step.
+//!
+//! **Under a page limit.** Draining from the highest offset down gives
+//! back each tail page of the source as soon as no live object reaches
+//! into it, into the reserve, where the next move finds it: a sparse
+//! zspage shrinks before compaction needs a new page. A source *owes*
+//! pages while its moves took more than its draining gave back. It owes
+//! at most [`FLOAT_PAGES`], so when it owes none and needs a page, that
+//! many are taken at once, or none: if the backend has not got them, the
+//! source stops draining (its gaps become holes again, its empty tail
+//! pages go back) and the step reports done. A step also ends only where
+//! its source owes nothing. So nothing is lost, and the pool is never
+//! larger after a step than before it (unless another CPU maps an object
+//! of the source in the middle of the step: draining stops at once, and
+//! what it owes, at most [`FLOAT_PAGES`], stays with the pool).
+//!
+//! A source left half-drained by a last step keeps its objects where they
+//! are and lists no holes until later steps finish it.
+//!
+//! **Exclusion.** One compaction at a time (as Linux's
+//! `compaction_in_progress`): a step that finds another under way returns
+//! at once, reporting done.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
-use super::zspage::{PackedState, NONE};
-use super::Location;
-use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
-use crate::handle_table::Entry;
-use crate::layout::PoolCore;
-use crate::pages::copy_between;
+use super::drain::Action;
+use super::zspage::{LiveObject, PackedState, NONE};
+use crate::backend::{Backend, PAGE_SIZE};
+use crate::config::MAX_CHAIN_LENGTH;
+use crate::layout::{CompactStep, PoolCore};
 use crate::sync::SpinLock;
 
-/// Compact the layout whose state `state` guards. Returns the pages given
+/// Most pages compaction keeps at hand between its lock sections: a
+/// zspage's worth of tail pages, and one more.
+pub(crate) const RESERVE_PAGES: usize = MAX_CHAIN_LENGTH + 1;
+/// Pages a draining source may need beyond those its tail gives back: the
+/// moved objects fill pages of the open zspage while the object that holds
+/// the source's top page has not moved yet (two), and the open zspage may
+/// fill up and leave the rest of its last page unused (one).
+const FLOAT_PAGES: usize = 3;
+/// Records examined per lock section by a scan for candidates.
+const SCAN_RECORDS: usize = 32;
+/// Lock sections a step runs at most, besides those that move objects
+/// while its source owes pages (a step that moved nothing yet may have
+/// skipped, scanned or snapshotted that many times).
+const STEP_SECTIONS: usize = 256;
+/// Bytes `compact` asks of each step.
+const COMPACT_STEP_BYTES: usize = 16 * PAGE_SIZE;
+
+/// What compaction remembers between its steps.
+#[derive(Debug)]
+pub(crate) struct Compaction {
+    /// (zspage, generation) of the candidates left, sparsest last.
+    pub candidates: Vec<(u32, u32)>,
+    /// The zspage being drained, or `NONE`, and its generation.
+    pub source: u32,
+    pub generation: u32,
+    /// The source's objects when draining started, by offset (the next to
+    /// move last).
+    pub plan: Vec<LiveObject>,
+    /// Pages the source's moves took, and pages its draining gave back.
+    pub taken: usize,
+    pub given: usize,
+    /// Bytes freed since the last scan: a step scans again (when its list
+    /// is used up) only once a page's worth was freed ...
+    pub freed_since_scan: usize,
+    /// ... or a window closed, or `compact` asks for a full pass.
+    pub rescan: bool,
+}
+
+impl Compaction {
+    pub(crate) fn new() -> Self {
+        Compaction {
+            candidates: Vec::new(),
+            source: NONE,
+            generation: 0,
+            plan: Vec::new(),
+            taken: 0,
+            given: 0,
+            freed_since_scan: 0,
+            rescan: false,
+        }
+    }
+}
+
+/// Compact until nothing is left worth doing. Returns the pages given
 /// back, net of the pages the moved objects needed.
 pub(crate) fn compact<B: Backend>(
     state: &SpinLock<PackedState<B::Page>>,
+    running: &AtomicBool,
     core: &PoolCore<B>,
 ) -> usize {
-    let candidates = {
+    {
+        // A full pass: the records are scanned again once the candidate
+        // list is used up, however little was freed since the last scan.
         let atomic = core.enter_atomic();
-        let candidates = state.lock(&atomic).compaction_candidates();
-        candidates
-    };
-    let mut freed_total = 0;
-    let mut added_total = 0;
-    for (zspage, generation) in candidates {
+        state.lock(&atomic).compaction.rescan = true;
+    }
+    let (mut freed, mut added) = (0, 0);
+    loop {
+        let step = step(state, running, core, COMPACT_STEP_BYTES);
+        freed += step.pages_freed;
+        added += step.pages_added;
+        if step.done {
+            return freed.saturating_sub(added);
+        }
+    }
+}
+
+/// One step: move at most about `max_bytes` of objects (see the module
+/// documentation).
+pub(crate) fn step<B: Backend>(
+    state: &SpinLock<PackedState<B::Page>>,
+    running: &AtomicBool,
+    core: &PoolCore<B>,
+    max_bytes: usize,
+) -> CompactStep {
+    let mut step = CompactStep::default();
+    if running.swap(true, Ordering::Acquire) {
+        step.done = true;
+        return step;
+    }
+    let mut sections_left = STEP_SECTIONS;
+    loop {
+        sections_left = sections_left.saturating_sub(1);
+        let action = {
+            let atomic = core.enter_atomic();
+            let action = state
+                .lock(&atomic)
+                .advance(core, &mut step, max_bytes, sections_left);
+            action
+        };
+        match action {
+            Action::Continue => {}
+            Action::Spent => break,
+            Action::Idle => {
+                step.done = true;
+                break;
+            }
+            Action::Scan => scan(state, core),
+            Action::Snapshot {
+                zspage,
+                generation,
+                objects,
+            } => snapshot(state, core, zspage, generation, objects),
+            Action::NeedPage => {
+                if !take_pages(state, core) {
+                    abandon(state, core, &mut step);
+                    step.done = true;
+                    break;
+                }
+            }
+            Action::Abandon => abandon(state, core, &mut step),
+        }
+    }
+    release_reserve(state, core);
+    running.store(false, Ordering::Release);
+    step
+}
+
+/// Refresh the candidate list: scan the records, a batch per lock
+/// section, and sort outside.
+fn scan<B: Backend>(state: &SpinLock<PackedState<B::Page>>, core: &PoolCore<B>) {
+    let mut found: Vec<(usize, u32, u32)> = Vec::new();
+    let mut next = 0;
+    loop {
+        // Room for a batch, taken with interrupts on.
+        found.reserve(SCAN_RECORDS);
         let atomic = core.enter_atomic();
         let mut state = state.lock(&atomic);
-        let record = &state.zspages[zspage as usize];
-        let still_candidate = record.alive
-            && record.generation == generation
-            && record.pins == 0
-            && zspage != state.open;
-        if !still_candidate {
-            continue;
+        if next == 0 {
+            state.compaction.rescan = false;
+            state.compaction.freed_since_scan = 0;
         }
-        let (freed, added) = state.evacuate(core, zspage);
-        freed_total += freed;
-        added_total += added;
-        if freed == 0 && added > 0 {
-            // The backend ran out of pages: stop here.
+        let end = (next + SCAN_RECORDS).min(state.zspages.len());
+        for zspage in next as u32..end as u32 {
+            if let Some(fill) = state.candidate_fill(zspage) {
+                found.push((fill, zspage, state.zspages[zspage as usize].generation));
+            }
+        }
+        next = end;
+        if end == state.zspages.len() {
             break;
         }
     }
-    freed_total.saturating_sub(added_total)
+    // The sparsest last: the next to be taken.
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    let mut candidates: Vec<(u32, u32)> = found
+        .into_iter()
+        .map(|(_, zspage, generation)| (zspage, generation))
+        .collect();
+    {
+        let atomic = core.enter_atomic();
+        let mut state = state.lock(&atomic);
+        core::mem::swap(&mut state.compaction.candidates, &mut candidates);
+    }
+    // The old list (used up) is dropped here, with interrupts on.
+    drop(candidates);
+}
+
+/// Make `zspage` the source: copy its live list (into room of `objects`
+/// entries taken beforehand), stop malloc from using it, sort the copy
+/// outside and install it as the plan.
+fn snapshot<B: Backend>(
+    state: &SpinLock<PackedState<B::Page>>,
+    core: &PoolCore<B>,
+    zspage: u32,
+    generation: u32,
+    objects: usize,
+) {
+    let mut plan: Vec<LiveObject> = Vec::with_capacity(objects);
+    let generation = {
+        let atomic = core.enter_atomic();
+        let mut state = state.lock(&atomic);
+        let record = &state.zspages[zspage as usize];
+        if !state.still_candidate(zspage, generation) || record.live.len() > plan.capacity() {
+            // Gone, pinned, or grew meanwhile: leave it for the next scan.
+            state.compaction.rescan = true;
+            return;
+        }
+        plan.extend_from_slice(&record.live);
+        state.start_draining(zspage)
+    };
+    plan.sort_unstable_by_key(|object| object.offset);
+    let atomic = core.enter_atomic();
+    let mut state = state.lock(&atomic);
+    state.compaction.source = zspage;
+    state.compaction.generation = generation;
+    state.compaction.taken = 0;
+    state.compaction.given = 0;
+    core::mem::swap(&mut state.compaction.plan, &mut plan);
+    drop(state);
+    drop(atomic);
+    // The previous plan (empty) is dropped with interrupts on.
+    drop(plan);
+}
+
+/// Take pages from the backend into the reserve: [`FLOAT_PAGES`] when the
+/// source owes none (all or nothing: a drain that starts borrowing must be
+/// able to finish paying back), one more when it does. False if the
+/// backend has not got them.
+fn take_pages<B: Backend>(state: &SpinLock<PackedState<B::Page>>, core: &PoolCore<B>) -> bool {
+    let wanted = {
+        let atomic = core.enter_atomic();
+        let in_debt = state.lock(&atomic).in_debt();
+        if in_debt {
+            1
+        } else {
+            FLOAT_PAGES
+        }
+    };
+    let mut pages: [Option<B::Page>; FLOAT_PAGES] = [None; FLOAT_PAGES];
+    for slot in pages.iter_mut().take(wanted) {
+        match core.alloc_page() {
+            Ok(page) => *slot = Some(page),
+            Err(_) => {
+                for page in pages.into_iter().flatten() {
+                    // SAFETY: just allocated for the pool and never used.
+                    unsafe { core.free_page(page) };
+                }
+                return false;
+            }
+        }
+    }
+    {
+        let atomic = core.enter_atomic();
+        let mut state = state.lock(&atomic);
+        for slot in &mut pages {
+            if state.reserve.len() < RESERVE_PAGES {
+                if let Some(page) = slot.take() {
+                    state.reserve.push(page);
+                }
+            }
+        }
+    }
+    for page in pages.into_iter().flatten() {
+        // SAFETY: just allocated for the pool and never used.
+        unsafe { core.free_page(page) };
+    }
+    true
+}
+
+/// Stop draining the source, one batch of its plan per lock section.
+fn abandon<B: Backend>(
+    state: &SpinLock<PackedState<B::Page>>,
+    core: &PoolCore<B>,
+    step: &mut CompactStep,
+) {
+    let (mut covered, mut index) = (0, 0);
+    loop {
+        let atomic = core.enter_atomic();
+        if state
+            .lock(&atomic)
+            .undrain_chunk(core, &mut covered, &mut index, step)
+        {
+            return;
+        }
+    }
+}
+
+/// Give back the pages left in the reserve.
+fn release_reserve<B: Backend>(state: &SpinLock<PackedState<B::Page>>, core: &PoolCore<B>) {
+    let mut pages: [Option<B::Page>; RESERVE_PAGES] = [None; RESERVE_PAGES];
+    {
+        let atomic = core.enter_atomic();
+        let mut state = state.lock(&atomic);
+        for slot in &mut pages {
+            *slot = state.reserve.pop();
+        }
+        debug_assert!(state.reserve.is_empty());
+    }
+    for page in pages.into_iter().flatten() {
+        // SAFETY: reserved pages belong to the pool, hold no object and are
+        // dropped from the state's hands.
+        unsafe { core.free_page(page) };
+    }
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
@@ -66,124 +358,5 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     /// compaction can give back.
     pub(crate) fn compactable_pages(&self) -> usize {
         self.pages - self.live_bytes.div_ceil(PAGE_SIZE)
-    }
-
-    /// Closed, unpinned zspages worth evacuating, sparsest first, with their
-    /// generations (to notice a zspage that died and was reborn meanwhile).
-    fn compaction_candidates(&self) -> Vec<(u32, u32)> {
-        let mut candidates: Vec<(usize, u32, u32)> = self
-            .zspages
-            .iter()
-            .enumerate()
-            .filter(|&(zspage, record)| {
-                record.alive
-                    && zspage as u32 != self.open
-                    && record.pins == 0
-                    && record.pages.len() * PAGE_SIZE - record.live_bytes >= PAGE_SIZE
-            })
-            .map(|(zspage, record)| {
-                // live / held, as a fraction of 2^16, for sorting.
-                let fill = (record.live_bytes << 16) / (record.pages.len() * PAGE_SIZE);
-                (fill, zspage as u32, record.generation)
-            })
-            .collect();
-        candidates.sort_unstable();
-        candidates
-            .into_iter()
-            .map(|(_, zspage, generation)| (zspage, generation))
-            .collect()
-    }
-
-    /// Pages that appending `extents` at the open zspage would add (holes
-    /// can only lower this).
-    fn pages_to_append(&self, extents: impl Iterator<Item = usize>) -> usize {
-        let (mut end, mut open) = if self.open == NONE {
-            (self.capacity, false)
-        } else {
-            (self.zspages[self.open as usize].end, true)
-        };
-        let mut pages = 0;
-        for extent in extents {
-            if end + extent > self.capacity || !open {
-                end = 0;
-                open = true;
-            }
-            pages += (end + extent).div_ceil(PAGE_SIZE) - end.div_ceil(PAGE_SIZE);
-            end += extent;
-        }
-        pages
-    }
-
-    /// Move every object of `source` elsewhere and free it, if that needs
-    /// fewer pages than it holds. Returns (pages freed, pages added); stops
-    /// early (leaving `source` alive) if the backend has no page.
-    fn evacuate<B: Backend<Page = P>>(
-        &mut self,
-        core: &PoolCore<B>,
-        source: u32,
-    ) -> (usize, usize) {
-        let record = &self.zspages[source as usize];
-        let extents = record
-            .live
-            .iter()
-            .map(|object| self.extent(core.object_size(Entry::from_index(object.owner))));
-        let needed = self.pages_to_append(extents);
-        if needed >= record.pages.len() {
-            return (0, 0);
-        }
-        // Take every page the move may need first: if there is none, nothing
-        // has moved yet.
-        for _ in 0..needed {
-            match core.alloc_page() {
-                Ok(page) => self.reserve.push(page),
-                Err(OutOfPages) => {
-                    self.release_reserve(core);
-                    return (0, 0);
-                }
-            }
-        }
-        let mut added = 0;
-        while let Some(&object) = self.zspages[source as usize].live.last() {
-            let owner = Entry::from_index(object.owner);
-            let length = core.object_size(owner);
-            let extent = self.extent(length);
-            let Ok((target, offset, new_pages)) = self.place(core, extent, source) else {
-                self.release_reserve(core);
-                return (0, added);
-            };
-            added += new_pages;
-            let from = object.offset as usize;
-            // SAFETY: both zspages are live and belong to this layout, whose
-            // lock the caller holds; the source is not pinned, and the target
-            // extent was free (a hole or past the fill pointer) until now.
-            unsafe {
-                copy_between(
-                    core.backend(),
-                    |byte| self.position(source, from + byte),
-                    |byte| self.position(target, offset + byte),
-                    length,
-                )
-            };
-            let index = self.zspages[source as usize].live.len() - 1;
-            let old = Location {
-                index: index as u16,
-                zspage: source,
-                unit: 0,
-            };
-            self.remove_object(core, old, extent);
-            let location = self.add_object(target, offset, extent, owner);
-            core.set_location(owner, location.encode());
-        }
-        self.release_reserve(core);
-        (self.destroy_zspage(core, source), added)
-    }
-
-    /// Give back the reserved pages an evacuation did not use.
-    fn release_reserve<B: Backend<Page = P>>(&mut self, core: &PoolCore<B>) {
-        for page in self.reserve.drain(..) {
-            // SAFETY: reserved pages were allocated for the pool, never
-            // mapped, and are dropped from our hands.
-            unsafe { core.free_page(page) };
-        }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!   class_spacing         objects are rounded up to it; holes are listed by
-//!                         size classes this far apart (16 B)
+//!                         size classes this far apart (16 B; must divide 4096)
 //!   min_object_size       the smallest extent an object takes (16 B)
 //!   max_pages_per_zspage  a zspage's capacity, its pages allocated one at a
 //!                         time as it fills (16 pages)
@@ -10,6 +10,7 @@
 //!                         take a hole from (8)
 //! ```
 
+use crate::backend::PAGE_SIZE;
 use crate::config::{validate_geometry, ConfigError};
 
 /// The largest reuse window accepted.
@@ -48,6 +49,9 @@ impl PackedConfig {
             self.min_object_size,
             self.max_pages_per_zspage,
         )?;
+        if !PAGE_SIZE.is_multiple_of(self.class_spacing) {
+            return Err(ConfigError::PackedSpacing);
+        }
         if self.reuse_window > MAX_REUSE_WINDOW {
             return Err(ConfigError::ReuseWindow);
         }

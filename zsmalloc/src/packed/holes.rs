@@ -5,9 +5,10 @@
 //!   holes by size class:  16: -   32: (z3,+96)   48: -  ...  208: (z7,+0) (z2,+416)
 //!   non-empty bitmap:     0 1 0 ... 1 ...        one bit per class: finds the next
 //!                                                non-empty list in O(1)
-//!   malloc(n): extent e = n rounded up; take the smallest hole of class(e),
-//!              or of up to `reuse_window` larger classes; the rest of a larger
-//!              hole becomes a smaller hole (or is lost if it cannot hold an object)
+//!   malloc(n): extent e = n rounded up; take a hole of the first class whose
+//!              every hole fits e, or of up to `reuse_window` larger classes; the
+//!              rest of a larger hole becomes a smaller hole (or is lost if it
+//!              cannot hold an object)
 //! ```
 //!
 //! Holes are not merged. A hole entry names its zspage and that zspage's
@@ -79,12 +80,16 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         None
     }
 
-    /// Take the smallest hole that fits an extent of `length` bytes, from its
-    /// class or the next `reuse_window` ones, skipping holes of `exclude`.
-    /// Stale entries met on the way are dropped.
+    /// Take a hole that fits an extent of `length` bytes, from the first class
+    /// whose every hole fits or the next `reuse_window` ones, skipping holes
+    /// of `exclude`. Stale entries met on the way are dropped.
     pub(crate) fn take_hole(&mut self, length: usize, exclude: u32) -> Option<Hole> {
-        let from = self.class_of(length);
-        let to = (from + self.reuse_window).min(self.holes.len() - 1);
+        let last = self.holes.len() - 1;
+        // The first class all of whose holes fit: with a minimum size that
+        // is not a multiple of the spacing, the class of `length` itself
+        // also holds shorter holes.
+        let from = (length - self.min_object).div_ceil(self.spacing).min(last);
+        let to = (from + self.reuse_window).min(last);
         loop {
             let class = self.first_non_empty(from, to)?;
             while let Some(hole) = self.holes[class].pop() {
@@ -92,6 +97,13 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 if !self.is_valid(&hole) {
                     self.stale_holes -= 1;
                     continue;
+                }
+                if (hole.length as usize) < length {
+                    // Only in the last class, whose holes may be shorter
+                    // than its requests: leave it, and append instead.
+                    self.holes[class].push(hole);
+                    self.listed_holes += 1;
+                    return None;
                 }
                 let record = &mut self.zspages[hole.zspage as usize];
                 record.holes -= 1;

@@ -23,9 +23,11 @@
 //! 2. [`zspage`]: zspages filled end to end, their pages allocated one at
 //!    a time as the fill pointer reaches them; placing and removing objects.
 //! 3. [`holes`]: the free lists of holes by size class, and how `malloc`
-//!    takes the smallest hole of its class or of up to `reuse_window`
-//!    larger ones (a bitmap of non-empty lists makes this O(1)).
-//! 4. [`compact`]: evacuating the sparsest closed zspages.
+//!    takes a hole of the first class whose every hole fits, or of up to
+//!    `reuse_window` larger ones (a bitmap of non-empty lists makes this O(1)).
+//! 4. [`compact`] and [`drain`]: compaction in steps of short atomic
+//!    sections, draining the sparsest closed zspages from their highest
+//!    object down.
 //! 5. [`check`] and [`stats`]: the invariants, and the table.
 //!
 //! This file ties them to the pool ([`crate::Layout`]). Decisions that
@@ -43,7 +45,10 @@
 //! * **No headers, no huge objects**: owners are kept out of band, so an
 //!   object is only its payload rounded to 16 bytes; `huge_class_size()`
 //!   is `PAGE_SIZE`, and a 4096-byte object is packed like the others.
-//! * **Compaction allocates** (see [`compact`]), and
+//! * **Compaction may allocate** (moved objects may go to the open
+//!   zspage), but in steps that give back a source's tail pages before
+//!   taking new ones, with pages taken outside atomic sections (see
+//!   [`compact`]); [`Layout::compact_step`] is supported, and
 //!   [`Layout::pages_compactable`] is the bound `pages held - ceil(live
 //!   bytes / PAGE_SIZE)`: compaction may free fewer (holes too small to
 //!   reuse, pinned zspages), never more.
@@ -57,6 +62,7 @@
 pub mod check;
 pub mod compact;
 pub mod config;
+pub mod drain;
 pub mod holes;
 pub mod stats;
 pub mod zspage;
@@ -65,11 +71,12 @@ pub use config::{PackedConfig, MAX_REUSE_WINDOW};
 pub use stats::PackedStats;
 
 use alloc::vec::Vec;
+use core::sync::atomic::AtomicBool;
 
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::check::InvariantError;
 use crate::handle_table::Entry;
-use crate::layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
+use crate::layout::{CompactStep, Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 use crate::pages::{ObjectPages, PayloadBuffer};
 use crate::stats::{LayoutDetail, LayoutStats};
 use crate::sync::SpinLock;
@@ -109,6 +116,8 @@ impl Location {
 /// The packed layout: its state behind one lock.
 pub struct PackedLayout<P> {
     state: SpinLock<PackedState<P>>,
+    /// A compaction step is under way (one at a time).
+    compacting: AtomicBool,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> PackedLayout<P> {
@@ -116,6 +125,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedLayout<P> {
     pub fn new(config: PackedConfig) -> Self {
         PackedLayout {
             state: SpinLock::new(PackedState::new(&config)),
+            compacting: AtomicBool::new(false),
         }
     }
 }
@@ -164,7 +174,12 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
         // Other objects of the zspage may have been freed meanwhile, which
         // changes this one's index, but never its zspage.
         let location = Location::decode(core.location(entry));
-        state.zspages[location.zspage as usize].pins -= 1;
+        let record = &mut state.zspages[location.zspage as usize];
+        record.pins -= 1;
+        if record.pins == 0 {
+            // The zspage may be worth compacting again.
+            state.compaction.rescan = true;
+        }
     }
 
     fn copy(&self, core: &PoolCore<B>, entry: Entry, buffer: PayloadBuffer<'_>) {
@@ -179,7 +194,13 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
     }
 
     fn compact(&self, core: &PoolCore<B>) -> usize {
-        compact::compact(&self.state, core)
+        compact::compact(&self.state, &self.compacting, core)
+    }
+
+    /// Drains the sparsest closed zspages, one object per lock section (see
+    /// [`compact`]).
+    fn compact_step(&self, core: &PoolCore<B>, max_bytes: usize) -> CompactStep {
+        compact::step(&self.state, &self.compacting, core, max_bytes)
     }
 
     /// An upper bound: `pages held - ceil(live bytes / PAGE_SIZE)`.

@@ -90,7 +90,10 @@ impl<P: Copy + Eq + fmt::Debug> PackedState<P> {
             + self.zspages.capacity() * size_of::<PackedZspage<P>>()
             + self.dead.capacity() * size_of::<u32>()
             + self.holes.capacity() * size_of::<Vec<Hole>>()
-            + self.non_empty.capacity() * size_of::<u64>();
+            + self.non_empty.capacity() * size_of::<u64>()
+            + self.reserve.capacity() * size_of::<P>()
+            + self.compaction.candidates.capacity() * size_of::<(u32, u32)>()
+            + self.compaction.plan.capacity() * size_of::<LiveObject>();
         for record in &self.zspages {
             bytes += record.pages.capacity() * size_of::<P>();
             bytes += record.live.capacity() * size_of::<LiveObject>();

@@ -22,9 +22,12 @@
 //!   a vector of (offset, owner entry); the entry's location records the
 //!   index in that vector, so free is a swap-remove, O(1).
 //! * **Freeing** the last object of a zspage gives all its pages back at once.
+//!   An object freed from a zspage that compaction is draining
+//!   ([`super::drain`]) leaves no hole: nothing new may land there.
 
 use alloc::vec::Vec;
 
+use super::compact::{Compaction, RESERVE_PAGES};
 use super::config::PackedConfig;
 use super::holes::Hole;
 use super::Location;
@@ -60,11 +63,15 @@ pub(crate) struct PackedZspage<P> {
     /// Valid hole entries of this zspage, and their bytes.
     pub holes: usize,
     pub hole_bytes: usize,
-    /// Changes when the zspage dies, which invalidates its hole entries.
+    /// Changes when the zspage dies or starts draining, which invalidates
+    /// its hole entries.
     pub generation: u32,
     /// Objects of this zspage mapped right now: compaction leaves it alone.
     pub pins: u16,
     pub alive: bool,
+    /// Compaction is moving its objects out ([`super::drain`]): it lists no
+    /// holes, so no new object lands in it.
+    pub draining: bool,
 }
 
 impl<P> PackedZspage<P> {
@@ -102,9 +109,12 @@ pub(crate) struct PackedState<P> {
     pub live_bytes: usize,
     /// Sum of the payload lengths given to malloc.
     pub payload_bytes: usize,
-    /// Pages taken before an evacuation starts, so that compaction never
-    /// fails half-way (empty outside `evacuate`).
+    /// Pages compaction took before entering an atomic section, or gave
+    /// back from a draining zspage's tail, for its next moves (at most
+    /// [`RESERVE_PAGES`]; empty between compaction steps).
     pub reserve: Vec<P>,
+    /// What compaction remembers between its steps.
+    pub compaction: Compaction,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
@@ -127,7 +137,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             objects: 0,
             live_bytes: 0,
             payload_bytes: 0,
-            reserve: Vec::new(),
+            reserve: Vec::with_capacity(RESERVE_PAGES),
+            compaction: Compaction::new(),
         }
     }
 
@@ -176,6 +187,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             generation: 0,
             pins: 0,
             alive: true,
+            draining: false,
         });
         zspage
     }
@@ -201,6 +213,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.live_bytes = 0;
         record.generation = record.generation.wrapping_add(1);
         record.alive = false;
+        record.draining = false;
         record.live = Vec::new();
         self.dead.push(zspage);
         self.live_zspages -= 1;
@@ -228,12 +241,14 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     }
 
     /// Reserve room for an extent of `length` bytes at the open zspage,
-    /// allocating the pages it needs first, so that on failure nothing
+    /// taking the pages it needs first (from the reserve, then, if
+    /// `may_allocate`, from the backend), so that on failure nothing
     /// changed. Returns (zspage, offset, pages added).
     fn append<B: Backend<Page = P>>(
         &mut self,
         core: &PoolCore<B>,
         length: usize,
+        may_allocate: bool,
     ) -> Result<(u32, usize, usize), OutOfPages> {
         let fits =
             self.open != NONE && self.zspages[self.open as usize].end + length <= self.capacity;
@@ -244,6 +259,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             (0, 0)
         };
         let needed = (start + length).div_ceil(PAGE_SIZE);
+        if !may_allocate && self.reserve.len() < needed - held {
+            return Err(OutOfPages);
+        }
         let mut new_pages: [Option<P>; 2] = [None; 2];
         for index in 0..needed - held {
             let page = self.reserve.pop().map_or_else(|| core.alloc_page(), Ok);
@@ -286,12 +304,14 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     }
 
     /// Find room for an extent: a hole (not of `exclude`), else the open
-    /// zspage. Returns (zspage, offset, pages added).
+    /// zspage (new pages from the backend only if `may_allocate`). Returns
+    /// (zspage, offset, pages added).
     pub(crate) fn place<B: Backend<Page = P>>(
         &mut self,
         core: &PoolCore<B>,
         length: usize,
         exclude: u32,
+        may_allocate: bool,
     ) -> Result<(u32, usize, usize), OutOfPages> {
         if let Some(hole) = self.take_hole(length, exclude) {
             let leftover = hole.length as usize - length;
@@ -299,7 +319,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             self.push_hole(hole.zspage, offset + length, leftover);
             return Ok((hole.zspage, offset, 0));
         }
-        self.append(core, length)
+        self.append(core, length, may_allocate)
     }
 
     // ----- objects ----------------------------------------------------------
@@ -361,7 +381,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         length: usize,
     ) -> Result<Location, OutOfPages> {
         let extent = self.extent(length);
-        let (zspage, offset, _) = self.place(core, extent, NONE)?;
+        let (zspage, offset, _) = self.place(core, extent, NONE, true)?;
         self.payload_bytes += length;
         Ok(self.add_object(zspage, offset, extent, owner))
     }
@@ -377,10 +397,12 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let offset = self.remove_object(core, location, extent);
         self.payload_bytes -= length;
         let zspage = location.zspage;
-        if self.zspages[zspage as usize].live.is_empty() {
+        self.compaction.freed_since_scan += extent;
+        let record = &self.zspages[zspage as usize];
+        if record.live.is_empty() {
             self.destroy_zspage(core, zspage);
-            return;
+        } else if !record.draining {
+            self.push_hole(zspage, offset, extent);
         }
-        self.push_hole(zspage, offset, extent);
     }
 }
