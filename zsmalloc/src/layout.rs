@@ -41,6 +41,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+pub use crate::auto_compaction::CompactStep;
 use crate::backend::{Backend, OutOfPages};
 use crate::check::InvariantError;
 pub use crate::handle_table::LOCATION_BITS;
@@ -114,6 +115,20 @@ pub unsafe trait Layout<B: Backend>: Send + Sync {
     /// Move objects so that pages can be given back; returns the pages
     /// given back (net of any the moves needed). Pinned objects stay.
     fn compact(&self, core: &PoolCore<B>) -> usize;
+
+    /// One bounded step of compaction, for automatic compaction
+    /// ([`crate::auto_compaction`]): move at most about `max_bytes` of
+    /// payload (at least one object if anything is worth moving), each
+    /// atomic section short, and say when nothing is worth moving. Called
+    /// after frees, so it must be cheap when there is nothing to do. The
+    /// default moves nothing and says so.
+    fn compact_step(&self, core: &PoolCore<B>, max_bytes: usize) -> CompactStep {
+        let _ = (core, max_bytes);
+        CompactStep {
+            done: true,
+            ..CompactStep::default()
+        }
+    }
 
     /// Pages that `compact` could give back now (what Linux's shrinker
     /// counts): exact, or an upper bound, as the layout documents.
