@@ -126,7 +126,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let extents = record
             .live
             .iter()
-            .map(|object| self.extent(core.object_size(Entry::from_index(object.owner))));
+            .map(|&owner| self.extent(core.object_size(Entry::from_index(owner))));
         let needed = self.pages_to_append(extents);
         if needed >= record.pages.len() {
             return (0, 0);
@@ -143,8 +143,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             }
         }
         let mut added = 0;
-        while let Some(&object) = self.zspages[source as usize].live.last() {
-            let owner = Entry::from_index(object.owner);
+        while let Some(&owner) = self.zspages[source as usize].live.last() {
+            let owner = Entry::from_index(owner);
             let length = core.object_size(owner);
             let extent = self.extent(length);
             let Ok((target, offset, new_pages)) = self.place(core, extent, source) else {
@@ -152,7 +152,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 return (0, added);
             };
             added += new_pages;
-            let from = object.offset as usize;
+            let old = Location::decode(core.location(owner));
+            let from = old.unit as usize * self.spacing;
             // SAFETY: both zspages are live and belong to this layout, whose
             // lock the caller holds; the source is not pinned, and the target
             // extent was free (a hole or past the fill pointer) until now.
@@ -163,12 +164,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                     |byte| self.position(target, offset + byte),
                     length,
                 )
-            };
-            let index = self.zspages[source as usize].live.len() - 1;
-            let old = Location {
-                index: index as u16,
-                zspage: source,
-                unit: 0,
             };
             self.remove_object(core, old, extent);
             let location = self.add_object(target, offset, extent, owner);

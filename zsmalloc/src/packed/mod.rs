@@ -220,12 +220,13 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
             let mut objects: Vec<ObjectView> = record
                 .live
                 .iter()
-                .map(|object| {
-                    let entry = Entry::from_index(object.owner);
+                .map(|&owner| {
+                    let entry = Entry::from_index(owner);
                     let length = core.object_size(entry);
                     ObjectView {
                         entry,
-                        offset: object.offset as usize,
+                        offset: Location::decode(core.location(entry)).unit as usize
+                            * state.spacing,
                         size: state.extent(length),
                         length,
                     }

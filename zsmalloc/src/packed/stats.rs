@@ -14,7 +14,7 @@ use core::fmt;
 use core::mem::size_of;
 
 use super::holes::Hole;
-use super::zspage::{LiveObject, PackedState, PackedZspage};
+use super::zspage::{PackedState, PackedZspage};
 use crate::fullness::{group_label, FULLNESS_GROUPS};
 
 /// Statistics of the packed layout.
@@ -93,7 +93,7 @@ impl<P: Copy + Eq + fmt::Debug> PackedState<P> {
             + self.non_empty.capacity() * size_of::<u64>();
         for record in &self.zspages {
             bytes += record.pages.capacity() * size_of::<P>();
-            bytes += record.live.capacity() * size_of::<LiveObject>();
+            bytes += record.live.capacity() * size_of::<u32>();
         }
         for list in &self.holes {
             bytes += list.capacity() * size_of::<Hole>();

@@ -18,9 +18,16 @@
 //!   `end` crosses into it; when the object does not fit, the open zspage
 //!   is closed (the rest of its last page becomes a hole; the pages it
 //!   never reached are never allocated) and a new one is opened.
-//! * **Owners** are kept out of band: each zspage keeps its live objects in
-//!   a vector of (offset, owner entry); the entry's location records the
-//!   index in that vector, so free is a swap-remove, O(1).
+//! * **Owners** are kept out of band, in a *reverse map*: each zspage keeps
+//!   the owner entries of its live objects in a vector (4 bytes each); an
+//!   entry's location records its zspage, its index in that vector and its
+//!   offset (so the reverse map need not), and free is a swap-remove, O(1):
+//!
+//! ```text
+//!   zspage 7: live = [ e12, e40, e3 ]        4 bytes per object
+//!                       │
+//!   handle-table entry e12: location = (zspage 7, index 0, offset in 16 B units)
+//! ```
 //! * **Freeing** the last object of a zspage gives all its pages back at once.
 
 use alloc::vec::Vec;
@@ -37,15 +44,6 @@ use crate::pages::{ObjectPages, PagePosition};
 /// No zspage (the pool has no open zspage).
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// An object in a packed zspage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LiveObject {
-    /// Byte offset in the zspage.
-    pub offset: u32,
-    /// Index of its owner's handle-table entry.
-    pub owner: u32,
-}
-
 /// Bookkeeping of one packed zspage.
 #[derive(Debug, Clone)]
 pub(crate) struct PackedZspage<P> {
@@ -53,8 +51,9 @@ pub(crate) struct PackedZspage<P> {
     pub pages: Vec<P>,
     /// Fill pointer: bytes at or past it were never used.
     pub end: usize,
-    /// Live objects, in no particular order.
-    pub live: Vec<LiveObject>,
+    /// The reverse map: the owner entry (index) of each live object, in no
+    /// particular order; an object's offset is in its entry's location.
+    pub live: Vec<u32>,
     /// Sum of the rounded lengths of the live objects.
     pub live_bytes: usize,
     /// Valid hole entries of this zspage, and their bytes.
@@ -314,10 +313,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> Location {
         let record = &mut self.zspages[zspage as usize];
         let index = record.live.len();
-        record.live.push(LiveObject {
-            offset: offset as u32,
-            owner: owner.index(),
-        });
+        record.live.push(owner.index());
         record.live_bytes += length;
         self.objects += 1;
         self.live_bytes += length;
@@ -338,19 +334,19 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> usize {
         let record = &mut self.zspages[location.zspage as usize];
         let index = location.index as usize;
-        let removed = record.live.swap_remove(index);
+        record.live.swap_remove(index);
         record.live_bytes -= length;
-        if let Some(moved) = record.live.get(index).copied() {
-            let moved_location = Location {
-                index: index as u16,
-                zspage: location.zspage,
-                unit: (moved.offset as usize / self.spacing) as u16,
-            };
-            core.set_location(Entry::from_index(moved.owner), moved_location.encode());
+        if let Some(&moved) = record.live.get(index) {
+            // The last object took the removed one's index: only the index
+            // in its location changes.
+            let moved = Entry::from_index(moved);
+            let mut moved_location = Location::decode(core.location(moved));
+            moved_location.index = index as u16;
+            core.set_location(moved, moved_location.encode());
         }
         self.objects -= 1;
         self.live_bytes -= length;
-        removed.offset as usize
+        location.unit as usize * self.spacing
     }
 
     /// Allocate an object of `length` bytes for `owner`. Returns its location.
