@@ -10,10 +10,14 @@
 //!              hole becomes a smaller hole (or is lost if it cannot hold an object)
 //! ```
 //!
-//! Holes are not merged. A hole entry names its zspage and that zspage's
+//! A list gives back most of its room when it empties to a quarter of it
+//! (after churn the lists would otherwise keep the room of their busiest
+//! moment). Holes are not merged. A hole entry names its zspage and that zspage's
 //! *generation*: when a zspage dies its generation changes, so its stale
 //! entries are dropped when popped (or swept in bulk once they outnumber
 //! the valid ones).
+
+use alloc::vec::Vec;
 
 use super::zspage::PackedState;
 
@@ -103,9 +107,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 if self.holes[class].is_empty() {
                     self.non_empty[class / 64] &= !(1 << (class % 64));
                 }
+                shrink_if_sparse(&mut self.holes[class]);
                 return Some(hole);
             }
             self.non_empty[class / 64] &= !(1 << (class % 64));
+            shrink_if_sparse(&mut self.holes[class]);
         }
     }
 
@@ -114,6 +120,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let mut holes = core::mem::take(&mut self.holes);
         for (class, list) in holes.iter_mut().enumerate() {
             list.retain(|hole| self.is_valid(hole));
+            shrink_if_sparse(list);
             if list.is_empty() {
                 self.non_empty[class / 64] &= !(1 << (class % 64));
             }
@@ -121,5 +128,14 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         self.holes = holes;
         self.listed_holes -= self.stale_holes;
         self.stale_holes = 0;
+    }
+}
+
+/// Give back half the room of a list that uses less than a quarter of it
+/// (amortised O(1): a list shrunk to twice its length must grow or shrink
+/// by that length again before the next reallocation).
+pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
+    if list.capacity() > 8 && list.len() * 4 < list.capacity() {
+        list.shrink_to(list.len() * 2);
     }
 }

@@ -33,7 +33,7 @@
 use alloc::vec::Vec;
 
 use super::config::PackedConfig;
-use super::holes::Hole;
+use super::holes::{shrink_if_sparse, Hole};
 use super::Location;
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::fullness::fullness_group;
@@ -313,6 +313,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> Location {
         let record = &mut self.zspages[zspage as usize];
         let index = record.live.len();
+        if index == record.live.capacity() {
+            // Grow by a quarter, not double: the reverse map is most of the
+            // layout's metadata.
+            record.live.reserve_exact(index / 4 + 4);
+        }
         record.live.push(owner.index());
         record.live_bytes += length;
         self.objects += 1;
@@ -335,6 +340,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let record = &mut self.zspages[location.zspage as usize];
         let index = location.index as usize;
         record.live.swap_remove(index);
+        shrink_if_sparse(&mut record.live);
         record.live_bytes -= length;
         if let Some(&moved) = record.live.get(index) {
             // The last object took the removed one's index: only the index
