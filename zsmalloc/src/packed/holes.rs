@@ -64,6 +64,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             offset: offset as u32,
             length: length as u32,
         };
+        grow_by_a_quarter(&mut self.holes[class]);
         self.holes[class].push(hole);
         self.listed_holes += 1;
         self.non_empty[class / 64] |= 1 << (class % 64);
@@ -137,5 +138,14 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
     if list.capacity() > 8 && list.len() * 4 < list.capacity() {
         list.shrink_to(list.len() * 2);
+    }
+}
+
+/// Make room for one more element in a full list by growing it a quarter
+/// (not doubling, as `push` would): metadata stays within a quarter of
+/// what it needs, still in amortised O(1).
+pub(crate) fn grow_by_a_quarter<T>(list: &mut Vec<T>) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(list.len() / 4 + 4);
     }
 }

@@ -33,7 +33,7 @@
 use alloc::vec::Vec;
 
 use super::config::PackedConfig;
-use super::holes::{shrink_if_sparse, Hole};
+use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole};
 use super::Location;
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::fullness::fullness_group;
@@ -313,11 +313,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> Location {
         let record = &mut self.zspages[zspage as usize];
         let index = record.live.len();
-        if index == record.live.capacity() {
-            // Grow by a quarter, not double: the reverse map is most of the
-            // layout's metadata.
-            record.live.reserve_exact(index / 4 + 4);
-        }
+        grow_by_a_quarter(&mut record.live);
         record.live.push(owner.index());
         record.live_bytes += length;
         self.objects += 1;
