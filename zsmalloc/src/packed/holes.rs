@@ -10,12 +10,13 @@
 //!              hole becomes a smaller hole (or is lost if it cannot hold an object)
 //! ```
 //!
-//! A list gives back most of its room when it empties to a quarter of it
-//! (after churn the lists would otherwise keep the room of their busiest
-//! moment). Holes are not merged. A hole entry names its zspage and that zspage's
-//! *generation*: when a zspage dies its generation changes, so its stale
-//! entries are dropped when popped (or swept in bulk once they outnumber
-//! the valid ones).
+//! A list grows by a quarter, and gives back most of its room when it
+//! empties to a quarter of it (after churn the lists would otherwise keep
+//! the room of their busiest moment). Holes are not merged. A hole entry
+//! names its zspage and that zspage's *generation* (every zspage born gets
+//! a new one): once a zspage dies its entries are stale, and they are
+//! dropped when popped (or swept in bulk once they outnumber the valid
+//! ones, or when no valid one is left).
 
 use alloc::vec::Vec;
 
@@ -42,10 +43,12 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         self.min_object + class * self.spacing
     }
 
-    /// Hole entry still describes free bytes of a live zspage.
+    /// Hole entry still describes free bytes of a live zspage (its record
+    /// may even have been given back).
     pub(crate) fn is_valid(&self, hole: &Hole) -> bool {
-        let record = &self.zspages[hole.zspage as usize];
-        record.alive && record.generation == hole.generation
+        self.zspages
+            .get(hole.zspage as usize)
+            .is_some_and(|record| record.alive && record.generation == hole.generation)
     }
 
     /// Put `[offset, offset + length)` of `zspage` on its class's free list;
@@ -136,7 +139,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 /// (amortised O(1): a list shrunk to twice its length must grow or shrink
 /// by that length again before the next reallocation).
 pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
-    if list.capacity() > 8 && list.len() * 4 < list.capacity() {
+    if list.is_empty() {
+        *list = Vec::new();
+    } else if list.capacity() > 8 && list.len() * 4 < list.capacity() {
         list.shrink_to(list.len() * 2);
     }
 }

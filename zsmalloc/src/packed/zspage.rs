@@ -59,7 +59,8 @@ pub(crate) struct PackedZspage<P> {
     /// Valid hole entries of this zspage, and their bytes.
     pub holes: usize,
     pub hole_bytes: usize,
-    /// Changes when the zspage dies, which invalidates its hole entries.
+    /// Given at birth, from the layout's count of zspages born: hole
+    /// entries of an earlier zspage of this record never match it.
     pub generation: u32,
     /// Objects of this zspage mapped right now: compaction leaves it alone.
     pub pins: u16,
@@ -101,6 +102,8 @@ pub(crate) struct PackedState<P> {
     pub live_bytes: usize,
     /// Sum of the payload lengths given to malloc.
     pub payload_bytes: usize,
+    /// Zspages born so far (wrapping): the next one's generation.
+    pub births: u32,
     /// Pages taken before an evacuation starts, so that compaction never
     /// fails half-way (empty outside `evacuate`).
     pub reserve: Vec<P>,
@@ -126,6 +129,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             objects: 0,
             live_bytes: 0,
             payload_bytes: 0,
+            births: 0,
             reserve: Vec::new(),
         }
     }
@@ -159,12 +163,17 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     /// A record for a new zspage (no pages yet).
     fn new_zspage(&mut self) -> u32 {
         self.live_zspages += 1;
+        let generation = self.births;
+        self.births = self.births.wrapping_add(1);
         if let Some(zspage) = self.dead.pop() {
-            self.zspages[zspage as usize].alive = true;
+            let record = &mut self.zspages[zspage as usize];
+            record.alive = true;
+            record.generation = generation;
             return zspage;
         }
         let zspage = self.zspages.len() as u32;
         assert!(zspage < NONE, "zspage table full");
+        grow_by_a_quarter(&mut self.zspages);
         self.zspages.push(PackedZspage {
             pages: Vec::new(),
             end: 0,
@@ -172,7 +181,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             live_bytes: 0,
             holes: 0,
             hole_bytes: 0,
-            generation: 0,
+            generation,
             pins: 0,
             alive: true,
         });
@@ -188,7 +197,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let record = &mut self.zspages[zspage as usize];
         debug_assert!(record.alive && record.live.is_empty() && record.pins == 0);
         let freed = record.pages.len();
-        for page in record.pages.drain(..) {
+        for page in core::mem::take(&mut record.pages) {
             // SAFETY: the page belonged to this zspage, which is empty and
             // unpinned, so nothing maps or references it any more.
             unsafe { core.free_page(page) };
@@ -198,7 +207,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.hole_bytes = 0;
         record.end = 0;
         record.live_bytes = 0;
-        record.generation = record.generation.wrapping_add(1);
         record.alive = false;
         record.live = Vec::new();
         self.dead.push(zspage);
@@ -207,11 +215,27 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if zspage == self.open {
             self.open = NONE;
         }
+        self.give_back_dead_records();
         let valid = self.listed_holes - self.stale_holes;
-        if self.stale_holes > 64 && self.stale_holes > valid {
+        if self.stale_holes > valid && (self.stale_holes > 64 || valid == 0) {
             self.sweep_stale_holes();
         }
         freed
+    }
+
+    /// Give back the records of dead zspages at the end of the table (a
+    /// pool that shrinks keeps no records for its largest moment).
+    fn give_back_dead_records(&mut self) {
+        let before = self.zspages.len();
+        while self.zspages.last().is_some_and(|record| !record.alive) {
+            self.zspages.pop();
+        }
+        if self.zspages.len() < before {
+            let remaining = self.zspages.len() as u32;
+            self.dead.retain(|&zspage| zspage < remaining);
+            shrink_if_sparse(&mut self.zspages);
+            shrink_if_sparse(&mut self.dead);
+        }
     }
 
     /// Give back every page (pool teardown).
