@@ -58,6 +58,15 @@ impl EfficiencyResult {
     pub fn efficiency_with_metadata(&self) -> f64 {
         efficiency(self.stored_bytes, self.data_pages, self.metadata_bytes)
     }
+
+    /// Metadata bytes per object stored (0 for none).
+    pub fn metadata_per_object(&self) -> f64 {
+        if self.objects == 0 {
+            0.0
+        } else {
+            self.metadata_bytes as f64 / self.objects as f64
+        }
+    }
 }
 
 /// Store the whole workload in `allocator`, verify it, count, free it.
@@ -149,6 +158,7 @@ mod tests {
         };
         assert_eq!(result.efficiency(), 0.75);
         assert_eq!(result.efficiency_with_metadata(), 0.5);
+        assert_eq!(result.metadata_per_object(), 4096.0 / 3.0);
         assert_eq!(efficiency(0, 0, 0), 0.0);
     }
 }

@@ -116,19 +116,27 @@ pub fn corpus_json(workload: &Workload) -> JsonLine {
 /// Part 1 as a table.
 pub fn efficiency_table(results: &[EfficiencyResult]) -> String {
     let mut table = format!(
-        "{:<26} {:>7} {:>12} {:>10} {:>10} {:>13} {:>10}\n",
-        "allocator", "objects", "stored B", "data pages", "efficiency", "metadata B", "eff.+meta"
+        "{:<26} {:>7} {:>12} {:>10} {:>10} {:>13} {:>7} {:>10}\n",
+        "allocator",
+        "objects",
+        "stored B",
+        "data pages",
+        "efficiency",
+        "metadata B",
+        "B/obj",
+        "eff.+meta"
     );
     for row in results {
         let _ = writeln!(
             table,
-            "{:<26} {:>7} {:>12} {:>10} {:>10.3} {:>13} {:>10.3}",
+            "{:<26} {:>7} {:>12} {:>10} {:>10.3} {:>13} {:>7.1} {:>10.3}",
             row.allocator,
             row.objects,
             row.stored_bytes,
             row.data_pages,
             row.efficiency(),
             row.metadata_bytes,
+            row.metadata_per_object(),
             row.efficiency_with_metadata()
         );
     }
@@ -144,6 +152,7 @@ pub fn efficiency_json(row: &EfficiencyResult) -> JsonLine {
         .integer("data_pages", row.data_pages)
         .number("efficiency", row.efficiency(), 4)
         .integer("metadata_bytes", row.metadata_bytes)
+        .number("metadata_bytes_per_object", row.metadata_per_object(), 1)
         .number(
             "efficiency_with_metadata",
             row.efficiency_with_metadata(),
@@ -257,6 +266,29 @@ pub fn speed_json(row: &Timing, place: &str) -> JsonLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn part_1_shows_metadata_bytes_per_object() {
+        let row = EfficiencyResult {
+            allocator: String::from("x"),
+            objects: 4,
+            stored_bytes: 4096,
+            data_pages: 2,
+            metadata_bytes: 100,
+            pages_after_free: 0,
+        };
+        let table = efficiency_table(core::slice::from_ref(&row));
+        let header = table.lines().next().unwrap();
+        assert!(header.contains("metadata B") && header.contains("B/obj"));
+        let words: alloc::vec::Vec<&str> =
+            table.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(
+            words,
+            ["x", "4", "4096", "2", "0.500", "100", "25.0", "0.494"]
+        );
+        let line = efficiency_json(&row).line();
+        assert!(line.contains(r#""metadata_bytes":100,"metadata_bytes_per_object":25.0,"efficiency_with_metadata":0.4940"#), "{line}");
+    }
 
     #[test]
     fn json_lines_are_escaped_and_prefixed() {

@@ -11,8 +11,9 @@
 //!   runner::reports_a_failing_test   a deliberately failing kernel test makes the run fail,
 //!                                    with the test's name and message in the output
 //!   runner::kills_a_hung_kernel      a kernel that hangs is killed by the timeout and reported
-//!   demo::corpus     the demo (`./run-qemu.sh`) on the default corpus: every page verified
-//!   demo::built_in   the demo on its built-in workload (every page kind)
+//!   demo::corpus     the demo (`./run-qemu.sh`) on the default corpus: every page verified,
+//!                    and the reports' metadata figures consistent (kernel/demo_report.rs)
+//!   demo::built_in   the demo on its built-in workload (every page kind), checked the same
 //!   limits::bios_minimum_memory, limits::uefi_minimum_memory
 //!                    the demo on an incompressible corpus (the worst case) with
 //!                    exactly the least guest RAM the runner accepts: every page
@@ -42,6 +43,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+#[path = "kernel/demo_report.rs"]
+mod demo_report;
 #[path = "kernel/swap.rs"]
 mod swap;
 
@@ -256,7 +259,10 @@ fn demo(corpus_file: Option<&Path>) -> Result<(), String> {
             "the three phases",
         ),
     ];
-    check_all(&expectations, &outcome)
+    check_all(&expectations, &outcome)?;
+    let slots = pages.parse().expect("a page count");
+    demo_report::consistent(&reports, slots)
+        .map_err(|error| format!("{error}; output:\n{}", outcome.output))
 }
 
 /// The built-in demo with `-icount shift=0`: one instruction per ns of

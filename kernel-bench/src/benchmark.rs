@@ -10,7 +10,16 @@
 //!   frames:  [free][held][free][held][free][held] ...
 //!   zsmalloc on single frames        → uses every free frame
 //!   zsmalloc on 4-frame blocks       → cannot get a single block
-//!   (both for our packed layout and for Linux's, chain 4)
+//!   (for our packed layout and for Linux's, chain 4 and chain 8)
+//!   ```
+//!
+//!   Each row also counts what the pool keeps on the heap, beside its
+//!   frames ("+meta" columns): zsmalloc's metadata in bytes and per object,
+//!   and the efficiency counting it:
+//!
+//!   ```text
+//!   efficiency        = stored bytes / (frames used × 4096)
+//!   eff.+meta         = stored bytes / (frames used × 4096 + metadata bytes)
 //!   ```
 //!
 //! - Part 4, speed in cycles: store write/read split into compression and
@@ -73,6 +82,26 @@ struct FragmentationResult {
     objects: usize,
     stored_bytes: usize,
     frames_used: usize,
+    /// zsmalloc's own metadata when full (heap, not in the frames).
+    metadata_bytes: usize,
+}
+
+impl FragmentationResult {
+    fn efficiency(&self) -> f64 {
+        bench::efficiency::efficiency(self.stored_bytes, self.frames_used, 0)
+    }
+
+    fn efficiency_with_metadata(&self) -> f64 {
+        bench::efficiency::efficiency(self.stored_bytes, self.frames_used, self.metadata_bytes)
+    }
+
+    fn metadata_per_object(&self) -> f64 {
+        if self.objects == 0 {
+            0.0
+        } else {
+            self.metadata_bytes as f64 / self.objects as f64
+        }
+    }
 }
 
 fn fragmentation(workload: &Workload) {
@@ -85,6 +114,12 @@ fn fragmentation(workload: &Workload) {
         (
             "zsmalloc linux chain 4, 4-frame blocks",
             Config::linux(4),
+            4,
+        ),
+        ("zsmalloc linux chain 8, single frames", Config::linux(8), 1),
+        (
+            "zsmalloc linux chain 8, 4-frame blocks",
+            Config::linux(8),
             4,
         ),
     ];
@@ -108,13 +143,20 @@ fn fragmentation(workload: &Workload) {
         free_in_checkerboard
     );
     println!(
-        "{:<42} {:>10} {:>14} {:>12}",
-        "allocator", "objects", "stored bytes", "frames used"
+        "{:<40} {:>8} {:>12} {:>7} {:>6} | {:>10} {:>6} {:>9}",
+        "allocator", "objects", "stored B", "frames", "eff.", "+meta: B", "B/obj", "eff.+meta"
     );
     for row in &results {
         println!(
-            "{:<42} {:>10} {:>14} {:>12}",
-            row.allocator, row.objects, row.stored_bytes, row.frames_used
+            "{:<40} {:>8} {:>12} {:>7} {:>6.3} | {:>10} {:>6.1} {:>9.3}",
+            row.allocator,
+            row.objects,
+            row.stored_bytes,
+            row.frames_used,
+            row.efficiency(),
+            row.metadata_bytes,
+            row.metadata_per_object(),
+            row.efficiency_with_metadata()
         );
     }
     for row in &results {
@@ -124,7 +166,15 @@ fn fragmentation(workload: &Workload) {
             .integer("free_frames", free_in_checkerboard)
             .integer("objects", row.objects)
             .integer("stored_bytes", row.stored_bytes)
-            .integer("frames_used", row.frames_used);
+            .integer("frames_used", row.frames_used)
+            .number("efficiency", row.efficiency(), 4)
+            .integer("metadata_bytes", row.metadata_bytes)
+            .number("metadata_bytes_per_object", row.metadata_per_object(), 1)
+            .number(
+                "efficiency_with_metadata",
+                row.efficiency_with_metadata(),
+                4,
+            );
         println!("{}", line.line());
     }
 }
@@ -186,6 +236,7 @@ fn fill_until_full<B: Backend>(
         objects: ids.len(),
         stored_bytes,
         frames_used,
+        metadata_bytes: allocator.metadata_bytes(),
     }
 }
 

@@ -154,6 +154,13 @@ impl<B: Backend> CompressedStore<B> {
         self.slots.len()
     }
 
+    /// Heap bytes of the slot table itself, one entry per slot (Linux's
+    /// `zram->table`). Neither `mm_stat` nor zsmalloc's metadata counts it:
+    /// reports show it apart.
+    pub fn slot_table_bytes(&self) -> usize {
+        self.slots.capacity() * core::mem::size_of::<Slot>()
+    }
+
     /// The pool underneath (for its class statistics).
     pub fn pool(&self) -> &Pool<B> {
         &self.pool

@@ -1,13 +1,20 @@
 //! The plot command on real logs (`tests/logs/`: the demo under each zsmalloc
 //! configuration and `./run-qemu.sh bench`, trimmed to the report lines, the
 //! configuration line and the class table). The expected labels are computed
-//! here from the logs' own numbers.
+//! here from the logs' own numbers. `demo-packed.log` has the report's
+//! metadata fields (`metadata_bytes`, `efficiency_with_metadata`, ...); the
+//! older logs, without them, must still give every chart.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const DEMO_LOGS: [&str; 3] = ["demo-efficient.log", "demo-linux4.log", "demo-linux8.log"];
+const DEMO_LOGS: [&str; 4] = [
+    "demo-efficient.log",
+    "demo-linux4.log",
+    "demo-linux8.log",
+    "demo-packed.log",
+];
 
 fn log(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -88,7 +95,24 @@ fn demo_and_bench_logs_give_every_chart() {
         }
         assert_labels(&efficiency, "efficiency.svg", &labels);
         assert_labels(&pool_pages, "pool-pages.svg", &pages);
+        // A log with the metadata fields adds a series "NAME with metadata".
+        let with_metadata: Vec<f64> = reports
+            .iter()
+            .filter_map(|report| report.get("efficiency_with_metadata")?.as_f64())
+            .collect();
+        if !with_metadata.is_empty() {
+            assert_eq!(with_metadata.len(), 3, "{file}");
+            let mut labels = vec![format!("{} with metadata", configuration(file))];
+            labels.extend(with_metadata.iter().map(|value| format!("{value:.3}")));
+            assert_labels(&efficiency, "efficiency.svg", &labels);
+        }
     }
+    assert!(
+        records("demo-packed.log", "ZRAM-REPORT ")
+            .iter()
+            .all(|report| report["metadata_bytes"].as_u64() > Some(0)),
+        "the packed log has the metadata fields"
+    );
 
     // The class tables: Linux's layouts print one, one bar per class and series.
     for configuration in ["linux4", "linux8"] {

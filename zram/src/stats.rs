@@ -15,7 +15,9 @@
 //!
 //! The ratio students look at first: `orig_data_size / mem_used_total` (the
 //! compression ratio the machine really gets) and the allocator's efficiency
-//! `compr_data_size / mem_used_total`.
+//! `compr_data_size / mem_used_total`. zsmalloc's own metadata (handle
+//! table, zspage records) is on the heap and not in `mem_used_total`, as in
+//! Linux; `allocator_efficiency_with_metadata` counts it too.
 
 use core::fmt;
 
@@ -49,6 +51,13 @@ impl MmStat {
     /// compr_data_size / mem_used_total: how well the allocator packs.
     pub fn allocator_efficiency(&self) -> f64 {
         ratio(self.compr_data_size, self.mem_used_total)
+    }
+
+    /// compr_data_size / (mem_used_total + `metadata_bytes`): how well the
+    /// allocator packs, counting its own metadata (zsmalloc's handle table
+    /// and records live on the heap, outside `mem_used_total`).
+    pub fn allocator_efficiency_with_metadata(&self, metadata_bytes: u64) -> f64 {
+        ratio(self.compr_data_size, self.mem_used_total + metadata_bytes)
     }
 }
 

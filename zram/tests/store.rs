@@ -311,3 +311,37 @@ fn slot_contents_say_how_each_page_is_kept_with(config: Config) {
     store.discard(2).unwrap();
     assert_eq!(store.slot_contents(2), Ok(SlotContents::Empty));
 }
+
+#[test]
+fn the_slot_table_and_the_pool_metadata_are_counted_apart() {
+    for config in LAYOUTS {
+        the_slot_table_and_the_pool_metadata_are_counted_apart_with(config);
+    }
+}
+
+fn the_slot_table_and_the_pool_metadata_are_counted_apart_with(config: Config) {
+    let mut store = store_with(64, config);
+    let empty_table = store.slot_table_bytes();
+    assert!(empty_table >= 64 * 8, "{empty_table} bytes for 64 slots");
+    assert_eq!(store_with(128, config).slot_table_bytes(), 2 * empty_table);
+    for slot in 0..64 {
+        store.write(slot, &text(slot as u64)).unwrap();
+    }
+    assert_eq!(
+        store.slot_table_bytes(),
+        empty_table,
+        "writes allocate none"
+    );
+    let mm = store.statistics().mm_stat;
+    let metadata = store.pool().stats().metadata_bytes as u64;
+    assert!(metadata > 0);
+    assert_eq!(
+        mm.allocator_efficiency_with_metadata(metadata),
+        mm.compr_data_size as f64 / (mm.mem_used_total + metadata) as f64
+    );
+    assert!(mm.allocator_efficiency_with_metadata(metadata) < mm.allocator_efficiency());
+    assert_eq!(
+        mm.allocator_efficiency_with_metadata(0),
+        mm.allocator_efficiency()
+    );
+}

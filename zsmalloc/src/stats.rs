@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  pool "zram0": 1292 pages (5168 KiB), 4161 objects, 5246187 payload bytes, 0 pages compacted, ...
+//!  metadata 26.7 bytes per object; efficiency 0.991, counting metadata 0.971
 //!  <the layout's table>   linux:  one row per size class, like Linux's debugfs `classes` file
 //!                         packed: zspages by fullness, live / hole / lost bytes, holes by size
 //! ```
@@ -89,6 +90,35 @@ impl PoolStats {
             _ => None,
         }
     }
+
+    /// Metadata bytes per object allocated (0 when the pool is empty).
+    pub fn metadata_per_object(&self) -> f64 {
+        ratio(self.metadata_bytes, self.objects_used)
+    }
+
+    /// Payload bytes over the bytes of the pool's pages (0 when it holds
+    /// none): Linux's `compr_data_size / mem_used_total`.
+    pub fn efficiency(&self) -> f64 {
+        ratio(self.payload_bytes, self.total_pages * crate::PAGE_SIZE)
+    }
+
+    /// Payload bytes over the bytes of the pool's pages plus its metadata:
+    /// the efficiency counting every byte the allocator uses.
+    pub fn efficiency_with_metadata(&self) -> f64 {
+        ratio(
+            self.payload_bytes,
+            self.total_pages * crate::PAGE_SIZE + self.metadata_bytes,
+        )
+    }
+}
+
+/// `numerator / denominator`, 0 for a denominator of 0.
+fn ratio(numerator: usize, denominator: usize) -> f64 {
+    if denominator == 0 {
+        0.0
+    } else {
+        numerator as f64 / denominator as f64
+    }
 }
 
 impl<B: Backend> Pool<B> {
@@ -125,6 +155,13 @@ impl fmt::Display for PoolStats {
             self.payload_bytes,
             self.pages_compacted,
             self.metadata_bytes
+        )?;
+        writeln!(
+            formatter,
+            "metadata {:.1} bytes per object; efficiency {:.3}, counting metadata {:.3}",
+            self.metadata_per_object(),
+            self.efficiency(),
+            self.efficiency_with_metadata()
         )?;
         match &self.detail {
             LayoutDetail::Linux(rows) => crate::linux::write_class_table(formatter, rows),

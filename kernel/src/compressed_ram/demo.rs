@@ -149,7 +149,9 @@ impl Demo<'_> {
         for slot in 0..count {
             match random.next_u64() % 4 {
                 0 => {
+                    let start = tsc::read();
                     self.store.discard(slot).expect("the slot is in range");
+                    figures.discard_cycles += tsc::read() - start;
                     self.expected[slot] = Expected::Empty;
                     figures.discards += 1;
                 }

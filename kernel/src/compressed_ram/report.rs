@@ -13,7 +13,17 @@
 //! cycles, see `interrupts::window_lengths`).
 //!
 //! Field names follow Linux's mm_stat (bytes for sizes, pages for counts);
-//! see `zram::stats` for their meaning.
+//! see `zram::stats` for their meaning. `mem_used_total` keeps Linux's
+//! meaning (pool pages × 4096); the heap the allocator and the store use
+//! for bookkeeping is reported apart:
+//!
+//! ```text
+//!   metadata_bytes            zsmalloc's own: handle table, zspage records,
+//!                             reverse maps, hole lists (`PoolStats::metadata_bytes`)
+//!   efficiency_with_metadata  compr_data_size / (mem_used_total + metadata_bytes)
+//!   slot_table_bytes          zram's slot table (Linux's `zram->table`, not in
+//!                             mm_stat either): counted in neither of the above
+//! ```
 
 use crate::interrupts::atomic;
 use crate::interrupts::window_lengths::bucket_bounds;
@@ -41,6 +51,8 @@ pub struct PhaseFigures {
     pub write_cycles: u64,
     /// TSC cycles spent in reads.
     pub read_cycles: u64,
+    /// TSC cycles spent in discards.
+    pub discard_cycles: u64,
     /// Cycles of the fill phase's writes (pages per second).
     pub fill_cycles: u64,
     /// Pages compaction gave back.
@@ -117,6 +129,11 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
     let violations = windows.violations - figures.violations_at_start;
     let cycles_per_write = per(figures.write_cycles, figures.pages);
     let cycles_per_read = per(figures.read_cycles, figures.reads);
+    let cycles_per_discard = per(figures.discard_cycles, figures.discards);
+    let pool = store.pool().stats();
+    let metadata_bytes = pool.metadata_bytes as u64;
+    let efficiency_with_metadata = mm.allocator_efficiency_with_metadata(metadata_bytes);
+    let slot_table_bytes = store.slot_table_bytes();
     let pages_per_second = if figures.fill_cycles == 0 {
         0
     } else {
@@ -156,6 +173,20 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         mm.allocator_efficiency()
     );
     println!(
+        "  zsmalloc metadata {:>11} bytes  ({:.1} per object; on the heap, not in mem_used_total)",
+        metadata_bytes,
+        pool.metadata_per_object()
+    );
+    println!(
+        "  efficiency counting metadata (compr / (mem_used_total + metadata)) {:.3}",
+        efficiency_with_metadata
+    );
+    println!(
+        "  zram slot table  {:>12} bytes  ({} slots; counted apart, as Linux's zram->table)",
+        slot_table_bytes,
+        store.slot_count()
+    );
+    println!(
         "  zsmalloc frames: {} LOWMEM, {} HIGHMEM",
         low_frames, high_frames
     );
@@ -171,8 +202,8 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
     );
     print_window_lengths(&windows);
     println!(
-        "  speed: {} cycles per write, {} cycles per read",
-        cycles_per_write, cycles_per_read
+        "  speed: {} cycles per write, {} cycles per read, {} cycles per discard",
+        cycles_per_write, cycles_per_read, cycles_per_discard
     );
     if pages_per_second != 0 {
         println!("  fill rate: {} pages/s", pages_per_second);
@@ -184,10 +215,10 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         );
     }
     if phase == "compact" {
-        println!("\n{}", store.pool().stats());
+        println!("\n{}", pool);
     }
     println!(
-        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"irq_off_p50_cycles\":{},\"irq_off_p99_cycles\":{},\"irq_off_max_cycles\":{},\"irq_off_buckets\":{},\"cycles_per_write\":{},\"cycles_per_read\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
+        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"irq_off_p50_cycles\":{},\"irq_off_p99_cycles\":{},\"irq_off_max_cycles\":{},\"irq_off_buckets\":{},\"cycles_per_write\":{},\"cycles_per_read\":{},\"cycles_per_discard\":{},\"metadata_bytes\":{},\"efficiency_with_metadata\":{:.4},\"slot_table_bytes\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
         phase,
         mm.orig_data_size,
         mm.compr_data_size,
@@ -211,6 +242,10 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         JsonArray(&windows.lengths.buckets),
         cycles_per_write,
         cycles_per_read,
+        cycles_per_discard,
+        metadata_bytes,
+        efficiency_with_metadata,
+        slot_table_bytes,
         pages_per_second,
         low_frames,
         high_frames,

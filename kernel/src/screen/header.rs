@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   zsmalloc-os pool map | fill: 1200 of 4200 slots done
-//!   stored 1200 pages (4.6 MiB) · compressed 1503 KiB · pool 410 pages · efficiency 0.916 · ...
+//!   stored 1200 pages (4.6 MiB) · compressed 1503 KiB · pool 410 pages · efficiency 0.916 (0.895 with metadata) · ...
 //!   kmap slots in use 0/16 (most 2) · zsmalloc frames 0 LOWMEM + 410 HIGHMEM · free ...
 //!   ■ reserved ■ free ■ free block start ■ kernel ■ heap ■ page tables ■ ramdisk ■ zsmalloc
 //! ```
@@ -29,6 +29,7 @@ pub fn draw(
     census: &Census,
 ) {
     let mm = store.statistics().mm_stat;
+    let metadata_bytes = store.pool().stats().metadata_bytes as u64;
     let pool_pages = mm.mem_used_total / PAGE_SIZE as u64;
     let (low, high) = store.pool().backend().frames_in_use();
     let kmaps = kmap::statistics();
@@ -37,12 +38,13 @@ pub fn draw(
     let lines = [
         format!("zsmalloc-os pool map | {}", title),
         format!(
-            "stored {} pages ({} KiB) | compressed {} KiB | pool {} pages | efficiency {:.3} | ratio {:.2} | compacted {} pages",
+            "stored {} pages ({} KiB) | compressed {} KiB | pool {} pages | efficiency {:.3} ({:.3} with metadata) | ratio {:.2} | compacted {} pages",
             mm.orig_data_size / PAGE_SIZE as u64,
             mm.orig_data_size >> 10,
             mm.compr_data_size >> 10,
             pool_pages,
             mm.allocator_efficiency(),
+            mm.allocator_efficiency_with_metadata(metadata_bytes),
             mm.compression_ratio(),
             mm.pages_compacted
         ),
