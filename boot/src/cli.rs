@@ -30,6 +30,9 @@ options:
                     decompressed); default: corpus/mixed-anon-4200.pages.gz
   --built-in        the demo stores its built-in synthetic workload instead
   --zsmalloc NAME   the demo's zsmalloc configuration: packed (default), linux4 or linux8
+  --auto-compaction on|off
+                    automatic compaction of the pool (default: on for packed, off for
+                    linux4 and linux8, which stay comparable to Linux)
   --swap            the demo kernel runs the compressed-swap workload instead: the
                     corpus (or --built-in) in a demand-paged region, paged through
                     the compressed store (load, scan passes 1..3, verify)
@@ -145,6 +148,13 @@ pub fn parse_arguments(mut words: impl Iterator<Item = String>) -> Result<Argume
                     ));
                 }
                 machine.options.push(format!("zsmalloc={name}"));
+            }
+            "--auto-compaction" => {
+                let value = value_of("--auto-compaction", &mut words)?;
+                if value != "on" && value != "off" {
+                    return Err(format!("--auto-compaction takes on or off, not '{value}'"));
+                }
+                machine.options.push(format!("auto_compaction={value}"));
             }
             "--gdb" => machine.gdb = true,
             "--shell" => shell = true,

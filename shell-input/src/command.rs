@@ -32,6 +32,7 @@ commands:
   fill N                      store workload pages 0..N in slots 0..N, and verify them
   churn                       discard a quarter of the slots, overwrite another quarter
   compact                     compact the pool
+  auto on|off                 automatic compaction after frees (on: packed's default)
   stats                       mm_stat, with names
   classes                     the pool's table (like Linux's debugfs classes file)
   pool                        the pool map: one row per zspage
@@ -93,6 +94,11 @@ pub enum Command<'a> {
     Churn,
     /// `compact`
     Compact,
+    /// `auto on|off`
+    Auto {
+        /// Switch automatic compaction on (or off).
+        on: bool,
+    },
     /// `stats`
     Stats,
     /// `classes`
@@ -128,6 +134,7 @@ impl Command<'_> {
             Command::Fill { .. } => "fill",
             Command::Churn => "churn",
             Command::Compact => "compact",
+            Command::Auto { .. } => "auto",
             Command::Stats => "stats",
             Command::Classes => "classes",
             Command::Pool => "pool",
@@ -222,6 +229,7 @@ const DISCARD: &str = "discard SLOT";
 const FILL: &str = "fill N";
 const LIMIT: &str = "limit SIZE";
 const CONFIG: &str = "config NAME";
+const AUTO: &str = "auto on|off";
 
 /// The words of a line, and where each starts (for `write`'s text).
 struct Words<'a> {
@@ -302,6 +310,21 @@ pub fn parse(line: &str) -> Result<Option<Command<'_>>, ParseError<'_>> {
         }
         "churn" => simple(Command::Churn, &mut words),
         "compact" => simple(Command::Compact, &mut words),
+        "auto" => {
+            let on = match words.next() {
+                Some("on") => true,
+                Some("off") => false,
+                Some(word) => return Err(ParseError::Unexpected { word, usage: AUTO }),
+                None => {
+                    return Err(ParseError::Missing {
+                        what: "on or off",
+                        usage: AUTO,
+                    })
+                }
+            };
+            words.end(AUTO)?;
+            Ok(Some(Command::Auto { on }))
+        }
         "stats" => simple(Command::Stats, &mut words),
         "classes" => simple(Command::Classes, &mut words),
         "pool" => simple(Command::Pool, &mut words),

@@ -143,6 +143,15 @@ fn sizes_parse() {
 }
 
 #[test]
+fn auto_takes_on_or_off() {
+    assert_eq!(command("auto on"), Command::Auto { on: true });
+    assert_eq!(command("auto off"), Command::Auto { on: false });
+    assert!(error("auto").contains("missing on or off (usage: auto on|off)"));
+    assert!(error("auto yes").contains("unexpected 'yes'"));
+    assert!(error("auto on now").contains("unexpected 'now'"));
+}
+
+#[test]
 fn config_takes_a_name() {
     assert_eq!(command("config linux4"), Command::Config { name: "linux4" });
     assert!(error("config").contains("missing NAME"));

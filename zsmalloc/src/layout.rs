@@ -124,6 +124,7 @@ pub unsafe trait Layout<B: Backend>: Send + Sync {
     /// that a policy may call it after every free. `compact` does what
     /// steps until [`CompactStep::done`] would. The default, for layouts
     /// that cannot compact in steps, does nothing and reports done.
+    /// Automatic compaction ([`crate::auto_compaction`]) runs only steps.
     fn compact_step(&self, core: &PoolCore<B>, max_bytes: usize) -> CompactStep {
         let _ = (core, max_bytes);
         CompactStep {

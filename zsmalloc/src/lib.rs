@@ -44,6 +44,7 @@
 //!
 //! ```text
 //!   Pool (pool)  malloc, free, read, write, compact, stats, check
+//!   │ auto_compaction ... the policy: bounded compaction steps after frees
 //!   │ handles ........... handle (the raw handle), handle_table (its entries)
 //!   │ access ............ mapping (zs_map_object) and read (zs_obj_read_begin),
 //!   │                     both through window (pin, map in place or bounce)
@@ -188,6 +189,16 @@
 //! lock for the whole layout instead of one per class, and no object is
 //! "huge" (`huge_class_size()` is `PAGE_SIZE`).
 //!
+//! ## 9. Automatic compaction ([`auto_compaction`])
+//!
+//! Linux compacts when asked (or when its shrinker runs), so the space
+//! freed objects leave behind stays wasted until then. A pool can instead
+//! compact by itself: after a free, when its pages hold more than 3% free
+//! space, it runs one bounded step of its layout's compaction
+//! ([`Layout::compact_step`]), moving at most twice the bytes just freed and
+//! paid for by credit that allocations earn. On by default for the packed
+//! layout, off for Linux's configurations ([`Pool::set_auto_compaction`]).
+//!
 //! ## Concurrency
 //!
 //! `Pool` is `Sync`. Each layout has its own spin locks (Linux's: one per
@@ -242,6 +253,7 @@ extern crate alloc;
 #[cfg(all(any(test, feature = "testing"), not(target_os = "none")))]
 extern crate std;
 
+pub mod auto_compaction;
 pub mod backend;
 pub mod check;
 pub mod config;
@@ -262,6 +274,7 @@ pub mod sync;
 pub mod testing;
 pub mod window;
 
+pub use auto_compaction::AutoCompactionStats;
 pub use backend::{Backend, OutOfPages, PAGE_SIZE};
 pub use check::InvariantError;
 pub use config::{Config, ConfigError};

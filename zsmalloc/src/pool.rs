@@ -24,6 +24,7 @@ use alloc::string::{String, ToString};
 use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::auto_compaction::{AutoCompaction, AutoCompactionStats};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::config::{Config, ConfigError};
 use crate::handle::{Handle, HandleError};
@@ -79,6 +80,9 @@ pub struct Pool<B: Backend> {
     core: PoolCore<B>,
     layout: Box<dyn Layout<B>>,
     pub(crate) pages_compacted: AtomicUsize,
+    /// Payload bytes of the live objects (for automatic compaction).
+    payload_bytes: AtomicUsize,
+    auto_compaction: AutoCompaction,
 }
 
 impl<B: Backend> Pool<B> {
@@ -92,18 +96,37 @@ impl<B: Backend> Pool<B> {
     }
 
     /// A pool with the given layout and geometry, e.g. `Config::linux(8)`.
+    /// Automatic compaction is on for the packed layout and off for Linux's
+    /// ([`Pool::set_auto_compaction`]).
     pub fn with_config(name: &str, backend: B, config: Config) -> Result<Self, ConfigError> {
-        Ok(Self::with_layout(name, backend, config.layout()?))
+        let pool = Self::with_layout(name, backend, config.layout()?);
+        pool.set_auto_compaction(matches!(config, Config::Packed(_)));
+        Ok(pool)
     }
 
-    /// A pool with a layout of your own (see [`crate::layout`]).
+    /// A pool with a layout of your own (see [`crate::layout`]), without
+    /// automatic compaction.
     pub fn with_layout(name: &str, backend: B, layout: Box<dyn Layout<B>>) -> Self {
         Pool {
             name: name.to_string(),
             core: PoolCore::new(backend),
             layout,
             pages_compacted: AtomicUsize::new(0),
+            payload_bytes: AtomicUsize::new(0),
+            auto_compaction: AutoCompaction::new(false),
         }
+    }
+
+    /// Switch automatic compaction on or off ([`crate::auto_compaction`]):
+    /// bounded steps of the layout's compaction after frees, when the
+    /// pool's pages hold too much free space.
+    pub fn set_auto_compaction(&self, enabled: bool) {
+        self.auto_compaction.set_enabled(enabled);
+    }
+
+    /// Whether automatic compaction is on, and what it has done.
+    pub fn auto_compaction(&self) -> AutoCompactionStats {
+        self.auto_compaction.stats()
     }
 
     /// The pool's name.
@@ -141,7 +164,11 @@ impl<B: Backend> Pool<B> {
         let entries = self.core.entries();
         let entry = entries.reserve(self.core.backend(), size);
         match self.layout.allocate(&self.core, entry, size) {
-            Ok(()) => Ok(Handle::from_raw(entries.publish(entry))),
+            Ok(()) => {
+                self.payload_bytes.fetch_add(size, Ordering::Relaxed);
+                self.auto_compaction.earn(size, self.core.total_pages());
+                Ok(Handle::from_raw(entries.publish(entry)))
+            }
             Err(OutOfPages) => {
                 entries.abandon(self.core.backend(), entry);
                 Err(AllocError::OutOfPages)
@@ -180,7 +207,22 @@ impl<B: Backend> Pool<B> {
         let claimed = entries.claim_for_free(raw)?;
         self.layout.free(&self.core, claimed.entry, claimed.length);
         entries.finish_free(self.core.backend(), claimed.entry);
+        let payload = self
+            .payload_bytes
+            .fetch_sub(claimed.length, Ordering::Relaxed);
+        self.compact_after_free(claimed.length, payload - claimed.length);
         Ok(())
+    }
+
+    /// Automatic compaction's turn after a free of `size` bytes, leaving
+    /// `payload` bytes in the pool.
+    fn compact_after_free(&self, size: usize, payload: usize) {
+        let pages = self.core.total_pages();
+        let Some(budget) = self.auto_compaction.budget_after_free(size, pages, payload) else {
+            return;
+        };
+        let step = self.compact_step(budget);
+        self.auto_compaction.record(step, self.core.total_pages());
     }
 
     /// Payload size of an object, as given to `malloc`.

@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::Ordering;
 
+use crate::auto_compaction::AutoCompactionStats;
 use crate::backend::Backend;
 use crate::linux::ClassStats;
 use crate::packed::PackedStats;
@@ -67,6 +68,8 @@ pub struct PoolStats {
     pub huge_class_size: usize,
     /// Pages compaction could free now.
     pub freeable: usize,
+    /// Automatic compaction: on or off, and what it did.
+    pub auto_compaction: AutoCompactionStats,
     /// The layout's own table.
     pub detail: LayoutDetail,
 }
@@ -132,6 +135,7 @@ impl<B: Backend> Pool<B> {
             metadata_bytes: self.own_metadata_bytes() + layout.metadata_bytes,
             huge_class_size: self.huge_class_size(),
             freeable: layout.freeable,
+            auto_compaction: self.auto_compaction(),
             detail: layout.detail,
         }
     }

@@ -37,8 +37,12 @@ fn intact(pool: &Pool<HighmemBackend>, handle: &Handle, seed: u64) -> bool {
     buffer == contents(seed, size)
 }
 
+/// A packed pool without automatic compaction: these tests drive
+/// compaction themselves (`tests/auto_compaction.rs` tests the policy).
 fn packed(backend: HighmemBackend) -> Pool<HighmemBackend> {
-    Pool::with_config("compaction", backend, Config::packed()).unwrap()
+    let pool = Pool::with_config("compaction", backend, Config::packed()).unwrap();
+    pool.set_auto_compaction(false);
+    pool
 }
 
 /// Store objects of `sizes`, seeded by their index.

@@ -92,6 +92,23 @@ fn swap_and_its_budget_reach_the_kernel() {
 }
 
 #[test]
+fn automatic_compaction_is_switched_on_or_off() {
+    let arguments = parse(&["--auto-compaction", "off", "--zsmalloc", "packed"]).unwrap();
+    assert_eq!(
+        arguments.machine.options,
+        ["auto_compaction=off", "zsmalloc=packed"]
+    );
+    let arguments = parse(&["--zsmalloc", "linux4", "--auto-compaction", "on"]).unwrap();
+    assert_eq!(
+        arguments.machine.options,
+        ["zsmalloc=linux4", "auto_compaction=on"]
+    );
+    let error = parse(&["--auto-compaction", "yes"]).unwrap_err();
+    assert!(error.contains("on or off"), "{error}");
+    assert!(parse(&["--auto-compaction"]).is_err());
+}
+
+#[test]
 fn bad_budgets_and_combinations_are_refused() {
     for (budget, reason) in [
         ("0%", "from 1 to 100"),

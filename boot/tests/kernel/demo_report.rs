@@ -9,6 +9,8 @@
 //!                             < compr_data_size / mem_used_total
 //!   slot_table_bytes          > 0, at least 8 bytes per slot, the same in every phase
 //!   cycles_per_discard        > 0 exactly in the phases that discard
+//!   auto_compaction           true or false; off: no step, no page, nothing moved
+//!   auto_compaction_pages     <= pages_compacted (explicit compaction adds its own)
 //! ```
 
 /// The value of `"name":` in a report line, as text.
@@ -37,6 +39,13 @@ pub fn consistent(reports: &[&str], slots: usize) -> Result<(), String> {
         let with_metadata = get("efficiency_with_metadata")?;
         let table = get("slot_table_bytes")?;
         let (discards, per_discard) = (get("discards")?, get("cycles_per_discard")?);
+        let automatic = field(line, "auto_compaction")
+            .and_then(|text| text.parse::<bool>().ok())
+            .ok_or(format!("no boolean \"auto_compaction\" in {line}"))?;
+        let steps = get("auto_compaction_steps")?;
+        let moved = get("auto_compaction_bytes_moved")?;
+        let automatic_pages = get("auto_compaction_pages")?;
+        let compacted = get("pages_compacted")?;
         let exact = compressed / (used + metadata);
         let problems = [
             (used % 4096.0 == 0.0, "mem_used_total is whole pool pages"),
@@ -60,6 +69,14 @@ pub fn consistent(reports: &[&str], slots: usize) -> Result<(), String> {
             (
                 (discards > 0.0) == (per_discard > 0.0),
                 "cycles_per_discard > 0 exactly when the phase discards",
+            ),
+            (
+                automatic || (steps == 0.0 && moved == 0.0 && automatic_pages == 0.0),
+                "no automatic compaction when it is off",
+            ),
+            (
+                automatic_pages <= compacted,
+                "auto_compaction_pages <= pages_compacted",
             ),
         ];
         if let Some((_, what)) = problems.iter().find(|(met, _)| !met) {

@@ -49,9 +49,20 @@ pub fn new_store(slots: usize) -> CompressedStore<KernelPages> {
     new_store_with(slots, chosen_configuration().1)
 }
 
-/// A store of `slots` pages on a pool with `config`.
+/// A store of `slots` pages on a pool with `config`, with automatic
+/// compaction as the boot option `auto_compaction=on|off` says (default:
+/// the configuration's own, on for packed and off for Linux's).
 pub fn new_store_with(slots: usize, config: Config) -> CompressedStore<KernelPages> {
     let pool = Pool::with_config("zram0", KernelPages::new(GFP_HIGHUSER), config)
         .expect("a valid configuration");
+    match crate::boot_options::get("auto_compaction") {
+        None => {}
+        Some("on") => pool.set_auto_compaction(true),
+        Some("off") => pool.set_auto_compaction(false),
+        Some(other) => crate::warn!(
+            "auto_compaction={} is neither on nor off: the configuration's default is kept",
+            other
+        ),
+    }
     CompressedStore::new(pool, slots)
 }

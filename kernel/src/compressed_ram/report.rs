@@ -24,6 +24,11 @@
 //!   slot_table_bytes          zram's slot table (Linux's `zram->table`, not in
 //!                             mm_stat either): counted in neither of the above
 //! ```
+//!
+//! Automatic compaction (`zsmalloc::auto_compaction`): `auto_compaction`
+//! (true or false), and since boot `auto_compaction_steps`,
+//! `auto_compaction_bytes_moved` and `auto_compaction_pages` (also counted in
+//! `pages_compacted`, with the pages of explicit compaction).
 
 use crate::interrupts::atomic;
 use crate::interrupts::window_lengths::bucket_bounds;
@@ -134,6 +139,7 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
     let metadata_bytes = pool.metadata_bytes as u64;
     let efficiency_with_metadata = mm.allocator_efficiency_with_metadata(metadata_bytes);
     let slot_table_bytes = store.slot_table_bytes();
+    let automatic = pool.auto_compaction;
     let pages_per_second = if figures.fill_cycles == 0 {
         0
     } else {
@@ -208,6 +214,13 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
     if pages_per_second != 0 {
         println!("  fill rate: {} pages/s", pages_per_second);
     }
+    println!(
+        "  automatic compaction {}: {} steps, {} bytes moved, {} pages freed since boot",
+        if automatic.enabled { "on" } else { "off" },
+        automatic.steps,
+        automatic.bytes_moved,
+        automatic.pages_freed
+    );
     if figures.pages_freed_by_compaction != 0 || phase == "compact" {
         println!(
             "  compaction freed {} pages",
@@ -218,7 +231,7 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         println!("\n{}", pool);
     }
     println!(
-        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"irq_off_p50_cycles\":{},\"irq_off_p99_cycles\":{},\"irq_off_max_cycles\":{},\"irq_off_buckets\":{},\"cycles_per_write\":{},\"cycles_per_read\":{},\"cycles_per_discard\":{},\"metadata_bytes\":{},\"efficiency_with_metadata\":{:.4},\"slot_table_bytes\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
+        "ZRAM-REPORT {{\"phase\":\"{}\",\"orig_data_size\":{},\"compr_data_size\":{},\"mem_used_total\":{},\"mem_limit\":{},\"mem_used_max\":{},\"same_pages\":{},\"pages_compacted\":{},\"huge_pages\":{},\"pages\":{},\"verified_pages\":{},\"failed_pages\":{},\"failed_writes\":{},\"discards\":{},\"irq_in_map_window\":{},\"max_irq_off_cycles\":{},\"max_irq_off_us\":{:.2},\"irq_off_p50_cycles\":{},\"irq_off_p99_cycles\":{},\"irq_off_max_cycles\":{},\"irq_off_buckets\":{},\"cycles_per_write\":{},\"cycles_per_read\":{},\"cycles_per_discard\":{},\"metadata_bytes\":{},\"efficiency_with_metadata\":{:.4},\"slot_table_bytes\":{},\"auto_compaction\":{},\"auto_compaction_steps\":{},\"auto_compaction_bytes_moved\":{},\"auto_compaction_pages\":{},\"fill_pages_per_second\":{},\"lowmem_frames\":{},\"highmem_frames\":{},\"kmap_calls\":{},\"tlb_flushes\":{},\"lowmem_free_frames\":{},\"highmem_free_frames\":{}}}",
         phase,
         mm.orig_data_size,
         mm.compr_data_size,
@@ -246,6 +259,10 @@ pub fn print_phase(phase: &str, store: &CompressedStore<KernelPages>, figures: &
         metadata_bytes,
         efficiency_with_metadata,
         slot_table_bytes,
+        automatic.enabled,
+        automatic.steps,
+        automatic.bytes_moved,
+        automatic.pages_freed,
         pages_per_second,
         low_frames,
         high_frames,

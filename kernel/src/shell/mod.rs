@@ -92,6 +92,7 @@ impl<'w> Session<'w> {
             Command::Fill { pages } => self.fill(pages),
             Command::Churn => self.churn(),
             Command::Compact => self.compact(),
+            Command::Auto { on } => self.auto_compaction(on),
             Command::Stats => views::stats(&self.store, self.configuration),
             Command::Classes => views::classes(&self.store),
             Command::Pool => views::pool(&self.store),

@@ -192,6 +192,20 @@ impl Session<'_> {
         Ok(())
     }
 
+    pub(super) fn auto_compaction(&mut self, on: bool) -> Outcome {
+        let pool = self.store.pool();
+        pool.set_auto_compaction(on);
+        let figures = pool.auto_compaction();
+        println!(
+            "automatic compaction {}: {} steps so far moved {} bytes and freed {} pages",
+            if on { "on" } else { "off" },
+            figures.steps,
+            figures.bytes_moved,
+            figures.pages_freed
+        );
+        Ok(())
+    }
+
     pub(super) fn limit(&mut self, bytes: u64) -> Outcome {
         let pages = usize::try_from(bytes.div_ceil(PAGE_SIZE as u64))
             .map_err(|_| format!("a limit of {bytes} bytes is too large"))?;

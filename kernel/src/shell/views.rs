@@ -62,6 +62,14 @@ pub fn stats(store: &CompressedStore<KernelPages>, configuration: &str) -> Outco
         statistics.discards
     );
     println!("zsmalloc configuration {configuration}: frames {low} LOWMEM, {high} HIGHMEM");
+    let automatic = store.pool().auto_compaction();
+    println!(
+        "automatic compaction {}: {} steps, {} bytes moved, {} pages freed",
+        if automatic.enabled { "on" } else { "off" },
+        automatic.steps,
+        automatic.bytes_moved,
+        automatic.pages_freed
+    );
     Ok(())
 }
 

@@ -49,12 +49,12 @@
 //!
 //! ## Storage
 //!
-//! Entries live in 4 KiB chunks of 512 that never move, found through a
+//! Entries live in 1 KiB chunks of 128 that never move, found through a
 //! small directory ([`storage`]); readers need no lock. Taking and
 //! returning entries goes through a short spin lock; a new chunk is
 //! allocated before that lock is taken, so no heap memory is allocated
 //! with interrupts off. The table never keeps a large never-used chunk:
-//! at most one chunk (4 KiB) is allocated and not yet issued.
+//! at most one chunk (1 KiB) is allocated and not yet issued.
 
 mod storage;
 

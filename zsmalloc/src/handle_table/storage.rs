@@ -2,20 +2,21 @@
 //! small directory. Neither ever moves, so readers need no lock.
 //!
 //! ```text
-//!   directory (inside the table)     segments (8 << s chunk pointers)    chunks (4 KiB)
-//!   segment 0 ─────────────────────► [c0 c1 ... c7]  ──────────────────► [512 entries]
-//!   segment 1 ─────────────────────► [c8 c9 ... c23]                     [512 entries]
+//!   directory (inside the table)     segments (8 << s chunk pointers)    chunks (1 KiB)
+//!   segment 0 ─────────────────────► [c0 c1 ... c7]  ──────────────────► [128 entries]
+//!   segment 1 ─────────────────────► [c8 c9 ... c23]                     [128 entries]
 //!   segment 2 ─────────────────────► [c24 ...  c55]                      ...
-//!   ...         20 segments: 2^23 - 8 chunks, 2^32 - 4096 entries at most
+//!   ...         20 segments: 2^23 - 8 chunks, 2^30 - 1024 entries at most
 //!
-//!   entry i: chunk i / 512, word i % 512 of it; chunk c: segment s = the
+//!   entry i: chunk i / 128, word i % 128 of it; chunk c: segment s = the
 //!   largest with 8 * (2^s - 1) <= c, slot c - 8 * (2^s - 1) of it
 //! ```
 //!
-//! The table grows one chunk at a time, so at most one chunk (4 KiB) is
+//! The table grows one chunk at a time, so at most one chunk (1 KiB) is
 //! ever allocated and unused; a segment is allocated with the first chunk
 //! it points to, and the segments a pool has are at most twice the chunk
-//! pointers it needs (8 bytes per 512 entries). Growth happens in two
+//! pointers it needs (8 bytes per 128 entries). Small chunks keep the
+//! unused room small: the entries are most of a pool's metadata. Growth happens in two
 //! steps, so that no heap memory is allocated with interrupts off: the
 //! memory is allocated first ([`Storage::prepare`], outside any atomic
 //! section), then published under the table's lock ([`Storage::install`]).
@@ -25,8 +26,8 @@ use alloc::vec::Vec;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-/// Entries per chunk: 512 words of 8 bytes, one page.
-pub(crate) const CHUNK_ENTRIES: usize = 512;
+/// Entries per chunk: 128 words of 8 bytes, 1 KiB.
+pub(crate) const CHUNK_ENTRIES: usize = 128;
 const FIRST_SEGMENT_CHUNKS: usize = 8;
 const SEGMENTS: usize = 20;
 /// The most entries the directory can reach.

@@ -73,29 +73,22 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 zspage
             );
             let mut zspage_live = 0;
-            for (index, object) in record.live.iter().enumerate() {
+            for (index, &owner_index) in record.live.iter().enumerate() {
                 ensure!(
-                    object.owner < core.entries().issued_count(),
+                    owner_index < core.entries().issued_count(),
                     "object owned by unknown entry {}",
-                    object.owner
+                    owner_index
                 );
-                let owner = Entry::from_index(object.owner);
-                let offset = object.offset as usize;
+                let owner = Entry::from_index(owner_index);
+                // The reverse map keeps only the owner: the offset is the
+                // owner's location's, which must point back here.
+                let location = Location::decode(core.location(owner));
                 ensure!(
-                    offset.is_multiple_of(self.spacing),
-                    "object at unaligned offset {}",
-                    offset
-                );
-                let expected = Location {
-                    index: index as u16,
-                    zspage: zspage as u32,
-                    unit: (offset / self.spacing) as u16,
-                };
-                ensure!(
-                    Location::decode(core.location(owner)) == expected,
+                    location.zspage == zspage as u32 && location.index as usize == index,
                     "entry {} points elsewhere",
-                    object.owner
+                    owner_index
                 );
+                let offset = location.unit as usize * self.spacing;
                 let length = core.object_size(owner);
                 payload += length;
                 let extent = self.extent(length);
@@ -174,11 +167,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 class
             );
             for hole in list {
-                ensure!(
-                    (hole.zspage as usize) < self.zspages.len(),
-                    "hole names unknown zspage {}",
-                    hole.zspage
-                );
+                // A hole of a zspage whose record was given back is stale.
                 if !self.is_valid(hole) {
                     stale += 1;
                     continue;

@@ -61,9 +61,11 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::drain::Action;
-use super::zspage::{LiveObject, PackedState, NONE};
+use super::zspage::{PackedState, NONE};
+use super::Location;
 use crate::backend::{Backend, PAGE_SIZE};
 use crate::config::MAX_CHAIN_LENGTH;
+use crate::handle_table::Entry;
 use crate::layout::{CompactStep, PoolCore};
 use crate::sync::SpinLock;
 
@@ -83,6 +85,16 @@ const SCAN_RECORDS: usize = 32;
 const STEP_SECTIONS: usize = 256;
 /// Bytes `compact` asks of each step.
 const COMPACT_STEP_BYTES: usize = 16 * PAGE_SIZE;
+
+/// An object of the zspage being drained, as compaction's plan lists it:
+/// where it was when draining started, and its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LiveObject {
+    /// Byte offset in the zspage.
+    pub offset: u32,
+    /// Index of its owner's handle-table entry.
+    pub owner: u32,
+}
 
 /// What compaction remembers between its steps.
 #[derive(Debug)]
@@ -249,13 +261,27 @@ fn snapshot<B: Backend>(
     let generation = {
         let atomic = core.enter_atomic();
         let mut state = state.lock(&atomic);
-        let record = &state.zspages[zspage as usize];
-        if !state.still_candidate(zspage, generation) || record.live.len() > plan.capacity() {
+        if !state.still_candidate(zspage, generation)
+            || state.zspages[zspage as usize].live.len() > plan.capacity()
+        {
             // Gone, pinned, or grew meanwhile: leave it for the next scan.
             state.compaction.rescan = true;
             return;
         }
-        plan.extend_from_slice(&record.live);
+        // The reverse map keeps owners only: offsets come from their
+        // entries' locations.
+        let spacing = state.spacing;
+        plan.extend(
+            state.zspages[zspage as usize]
+                .live
+                .iter()
+                .map(|&owner| LiveObject {
+                    offset: (Location::decode(core.location(Entry::from_index(owner))).unit
+                        as usize
+                        * spacing) as u32,
+                    owner,
+                }),
+        );
         state.start_draining(zspage)
     };
     plan.sort_unstable_by_key(|object| object.offset);

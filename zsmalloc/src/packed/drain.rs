@@ -26,8 +26,9 @@
 //! [`RESERVE_PAGES`]), where the next move that needs a page finds them:
 //! draining frees a page before it needs one.
 
+use super::compact::LiveObject;
 use super::compact::RESERVE_PAGES;
-use super::zspage::{LiveObject, PackedState, NONE};
+use super::zspage::{PackedState, NONE};
 use super::Location;
 use crate::backend::{Backend, PAGE_SIZE};
 use crate::handle_table::Entry;
@@ -121,8 +122,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> Option<Location> {
         let location = Location::decode(core.location(Entry::from_index(object.owner)));
         let record = &self.zspages[zspage as usize];
-        let live =
-            location.zspage == zspage && record.live.get(location.index as usize) == Some(&object);
+        let live = location.zspage == zspage
+            && record.live.get(location.index as usize) == Some(&object.owner)
+            && location.unit as usize * self.spacing == object.offset as usize;
         live.then_some(location)
     }
 
@@ -130,8 +132,10 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     /// new generation), so nothing new is placed in it. Returns the new
     /// generation.
     pub(crate) fn start_draining(&mut self, zspage: u32) -> u32 {
+        let generation = self.births;
+        self.births = self.births.wrapping_add(1);
         let record = &mut self.zspages[zspage as usize];
-        record.generation = record.generation.wrapping_add(1);
+        record.generation = generation;
         record.draining = true;
         self.stale_holes += record.holes;
         record.holes = 0;
@@ -200,12 +204,16 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if source == NONE {
             return self.next_source();
         }
-        let record = &self.zspages[source as usize];
-        if !record.alive || record.generation != self.compaction.generation {
-            // Its last objects were freed: it died (and may live again).
+        // Its last objects were freed: it died (its record may be gone, or
+        // live again).
+        let Some(record) = self
+            .zspages
+            .get(source as usize)
+            .filter(|record| record.alive && record.generation == self.compaction.generation)
+        else {
             self.drop_source();
             return Action::Continue;
-        }
+        };
         if record.pins > 0 {
             return Action::Abandon;
         }
@@ -302,8 +310,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if source == NONE {
             return true;
         }
-        let record = &self.zspages[source as usize];
-        if !record.alive || record.generation != self.compaction.generation {
+        let alive = self
+            .zspages
+            .get(source as usize)
+            .is_some_and(|record| record.alive && record.generation == self.compaction.generation);
+        if !alive {
             self.drop_source();
             return true;
         }

@@ -11,10 +11,15 @@
 //!              cannot hold an object)
 //! ```
 //!
-//! Holes are not merged. A hole entry names its zspage and that zspage's
-//! *generation*: when a zspage dies its generation changes, so its stale
-//! entries are dropped when popped (or swept in bulk once they outnumber
-//! the valid ones).
+//! A list grows by a quarter, and gives back most of its room when it
+//! empties to a quarter of it (after churn the lists would otherwise keep
+//! the room of their busiest moment). Holes are not merged. A hole entry
+//! names its zspage and that zspage's *generation* (every zspage born gets
+//! a new one): once a zspage dies its entries are stale, and they are
+//! dropped when popped (or swept in bulk once they outnumber the valid
+//! ones, or when no valid one is left).
+
+use alloc::vec::Vec;
 
 use super::zspage::PackedState;
 
@@ -39,10 +44,12 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         self.min_object + class * self.spacing
     }
 
-    /// Hole entry still describes free bytes of a live zspage.
+    /// Hole entry still describes free bytes of a live zspage (its record
+    /// may even have been given back).
     pub(crate) fn is_valid(&self, hole: &Hole) -> bool {
-        let record = &self.zspages[hole.zspage as usize];
-        record.alive && record.generation == hole.generation
+        self.zspages
+            .get(hole.zspage as usize)
+            .is_some_and(|record| record.alive && record.generation == hole.generation)
     }
 
     /// Put `[offset, offset + length)` of `zspage` on its class's free list;
@@ -61,6 +68,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             offset: offset as u32,
             length: length as u32,
         };
+        grow_by_a_quarter(&mut self.holes[class]);
         self.holes[class].push(hole);
         self.listed_holes += 1;
         self.non_empty[class / 64] |= 1 << (class % 64);
@@ -115,9 +123,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 if self.holes[class].is_empty() {
                     self.non_empty[class / 64] &= !(1 << (class % 64));
                 }
+                shrink_if_sparse(&mut self.holes[class]);
                 return Some(hole);
             }
             self.non_empty[class / 64] &= !(1 << (class % 64));
+            shrink_if_sparse(&mut self.holes[class]);
         }
     }
 
@@ -126,6 +136,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let mut holes = core::mem::take(&mut self.holes);
         for (class, list) in holes.iter_mut().enumerate() {
             list.retain(|hole| self.is_valid(hole));
+            shrink_if_sparse(list);
             if list.is_empty() {
                 self.non_empty[class / 64] &= !(1 << (class % 64));
             }
@@ -133,5 +144,25 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         self.holes = holes;
         self.listed_holes -= self.stale_holes;
         self.stale_holes = 0;
+    }
+}
+
+/// Give back half the room of a list that uses less than a quarter of it
+/// (amortised O(1): a list shrunk to twice its length must grow or shrink
+/// by that length again before the next reallocation).
+pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
+    if list.is_empty() {
+        *list = Vec::new();
+    } else if list.capacity() > 8 && list.len() * 4 < list.capacity() {
+        list.shrink_to(list.len() * 2);
+    }
+}
+
+/// Make room for one more element in a full list by growing it a quarter
+/// (not doubling, as `push` would): metadata stays within a quarter of
+/// what it needs, still in amortised O(1).
+pub(crate) fn grow_by_a_quarter<T>(list: &mut Vec<T>) {
+    if list.len() == list.capacity() {
+        list.reserve_exact(list.len() / 4 + 4);
     }
 }

@@ -78,7 +78,7 @@ use crate::check::InvariantError;
 use crate::handle_table::Entry;
 use crate::layout::{CompactStep, Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 use crate::pages::{ObjectPages, PayloadBuffer};
-use crate::stats::{LayoutDetail, LayoutStats};
+use crate::stats::LayoutStats;
 use crate::sync::SpinLock;
 use zspage::PackedState;
 
@@ -210,17 +210,9 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
         pages
     }
 
+    /// Read in many short atomic sections (see [`stats::read_stats`]).
     fn stats(&self, core: &PoolCore<B>) -> LayoutStats {
-        let atomic = core.enter_atomic();
-        let state = self.state.lock(&atomic);
-        let packed = state.stats();
-        LayoutStats {
-            objects_used: state.objects,
-            payload_bytes: state.payload_bytes,
-            freeable: packed.freeable,
-            metadata_bytes: core::mem::size_of::<Self>() + state.metadata_bytes(),
-            detail: LayoutDetail::Packed(packed),
-        }
+        stats::read_stats(&self.state, core, core::mem::size_of::<Self>())
     }
 
     fn check(&self, core: &PoolCore<B>) -> Result<(), InvariantError> {
@@ -241,12 +233,13 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
             let mut objects: Vec<ObjectView> = record
                 .live
                 .iter()
-                .map(|object| {
-                    let entry = Entry::from_index(object.owner);
+                .map(|&owner| {
+                    let entry = Entry::from_index(owner);
                     let length = core.object_size(entry);
                     ObjectView {
                         entry,
-                        offset: object.offset as usize,
+                        offset: Location::decode(core.location(entry)).unit as usize
+                            * state.spacing,
                         size: state.extent(length),
                         length,
                     }

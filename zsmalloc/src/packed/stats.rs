@@ -13,9 +13,14 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::mem::size_of;
 
+use super::compact::LiveObject;
 use super::holes::Hole;
-use super::zspage::{LiveObject, PackedState, PackedZspage};
+use super::zspage::{PackedState, PackedZspage};
+use crate::backend::Backend;
 use crate::fullness::{group_label, FULLNESS_GROUPS};
+use crate::layout::PoolCore;
+use crate::stats::{LayoutDetail, LayoutStats};
+use crate::sync::SpinLock;
 
 /// Statistics of the packed layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,65 +48,123 @@ pub struct PackedStats {
     pub freeable: usize,
 }
 
-impl<P: Copy + Eq + fmt::Debug> PackedState<P> {
-    /// The statistics, as of now.
-    pub(crate) fn stats(&self) -> PackedStats {
-        let mut holes_by_class = Vec::new();
-        let mut hole_bytes = 0;
-        for (class, list) in self.holes.iter().enumerate() {
-            let valid = list.iter().filter(|hole| self.is_valid(hole));
-            let (count, bytes) = valid.fold((0, 0), |(count, bytes), hole| {
-                (count + 1, bytes + hole.length as usize)
+/// Zspage records, or hole entries, read per atomic section: the figures
+/// of a large pool are gathered in many short sections, never in one long
+/// one (they are statistics, not a snapshot: on a busy pool they may mix
+/// moments, as Linux's per-class figures do).
+const STATS_BATCH: usize = 64;
+
+/// Run `read` on the state, in an atomic section of its own.
+fn with_state<B: Backend, R>(
+    state: &SpinLock<PackedState<B::Page>>,
+    core: &PoolCore<B>,
+    read: impl FnOnce(&PackedState<B::Page>) -> R,
+) -> R {
+    let atomic = core.enter_atomic();
+    let state = state.lock(&atomic);
+    read(&state)
+}
+
+/// The layout's statistics, read in short sections; `own_bytes` is the
+/// size of the layout's own struct (counted as metadata).
+pub(crate) fn read_stats<B: Backend>(
+    state: &SpinLock<PackedState<B::Page>>,
+    core: &PoolCore<B>,
+    own_bytes: usize,
+) -> LayoutStats {
+    // The counters, and the metadata of the state's own vectors.
+    let (objects, payload_bytes, zspages, open_end, pages, live_bytes, records, classes) =
+        with_state(state, core, |state| {
+            (
+                state.objects,
+                state.payload_bytes,
+                state.live_zspages,
+                state
+                    .zspages
+                    .get(state.open as usize)
+                    .map(|record| record.end),
+                state.pages,
+                state.live_bytes,
+                state.zspages.len(),
+                state.holes.len(),
+            )
+        });
+    let mut metadata = own_bytes
+        + with_state(state, core, |state| {
+            size_of::<PackedState<B::Page>>()
+                + state.zspages.capacity() * size_of::<PackedZspage<B::Page>>()
+                + state.dead.capacity() * size_of::<u32>()
+                + state.holes.capacity() * size_of::<Vec<Hole>>()
+                + state.non_empty.capacity() * size_of::<u64>()
+                + state.reserve.capacity() * size_of::<B::Page>()
+                + state.compaction.candidates.capacity() * size_of::<(u32, u32)>()
+                + state.compaction.plan.capacity() * size_of::<LiveObject>()
+        });
+    // The zspage records, a batch at a time.
+    let mut used = 0;
+    let mut zspages_by_fullness = [0; FULLNESS_GROUPS];
+    for first in (0..records).step_by(STATS_BATCH) {
+        with_state(state, core, |state| {
+            let end = (first + STATS_BATCH).min(state.zspages.len());
+            for record in state.zspages.get(first..end).unwrap_or(&[]) {
+                metadata += record.pages.capacity() * size_of::<B::Page>()
+                    + record.live.capacity() * size_of::<u32>();
+                if record.alive {
+                    used += record.end;
+                    zspages_by_fullness[record.group()] += 1;
+                }
+            }
+        });
+    }
+    // The hole lists, a batch of entries at a time.
+    let mut holes_by_class = Vec::new();
+    let mut hole_bytes = 0;
+    for class in 0..classes {
+        let (mut count, mut bytes, mut next) = (0, 0, 0);
+        let mut size = 0;
+        loop {
+            let more = with_state(state, core, |state| {
+                let list = &state.holes[class];
+                if next == 0 {
+                    metadata += list.capacity() * size_of::<Hole>();
+                    size = state.class_size(class);
+                }
+                let end = (next + STATS_BATCH).min(list.len());
+                for hole in list.get(next..end).unwrap_or(&[]) {
+                    if state.is_valid(hole) {
+                        count += 1;
+                        bytes += hole.length as usize;
+                    }
+                }
+                next = end;
+                end < list.len()
             });
-            if count > 0 {
-                holes_by_class.push((self.class_size(class), count, bytes));
-                hole_bytes += bytes;
+            if !more {
+                break;
             }
         }
-        let used: usize = self
-            .zspages
-            .iter()
-            .filter(|record| record.alive)
-            .map(|record| record.end)
-            .sum();
-        let mut zspages_by_fullness = [0; FULLNESS_GROUPS];
-        for record in self.zspages.iter().filter(|record| record.alive) {
-            zspages_by_fullness[record.group()] += 1;
-        }
-        PackedStats {
-            zspages_by_fullness,
-            zspages: self.live_zspages,
-            open_end: self
-                .zspages
-                .get(self.open as usize)
-                .map(|record| record.end),
-            holes_by_class,
-            live_bytes: self.live_bytes,
-            hole_bytes,
-            lost_bytes: used - self.live_bytes - hole_bytes,
-            pages: self.pages,
-            freeable: self.compactable_pages(),
+        if count > 0 {
+            holes_by_class.push((size, count, bytes));
+            hole_bytes += bytes;
         }
     }
-
-    /// Heap bytes of the packed state.
-    pub(crate) fn metadata_bytes(&self) -> usize {
-        let mut bytes = size_of::<Self>()
-            + self.zspages.capacity() * size_of::<PackedZspage<P>>()
-            + self.dead.capacity() * size_of::<u32>()
-            + self.holes.capacity() * size_of::<Vec<Hole>>()
-            + self.non_empty.capacity() * size_of::<u64>()
-            + self.reserve.capacity() * size_of::<P>()
-            + self.compaction.candidates.capacity() * size_of::<(u32, u32)>()
-            + self.compaction.plan.capacity() * size_of::<LiveObject>();
-        for record in &self.zspages {
-            bytes += record.pages.capacity() * size_of::<P>();
-            bytes += record.live.capacity() * size_of::<LiveObject>();
-        }
-        for list in &self.holes {
-            bytes += list.capacity() * size_of::<Hole>();
-        }
-        bytes
+    let freeable = with_state(state, core, |state| state.compactable_pages());
+    LayoutStats {
+        objects_used: objects,
+        payload_bytes,
+        freeable,
+        metadata_bytes: metadata,
+        detail: LayoutDetail::Packed(PackedStats {
+            zspages_by_fullness,
+            zspages,
+            open_end,
+            holes_by_class,
+            live_bytes,
+            hole_bytes,
+            lost_bytes: used.saturating_sub(live_bytes + hole_bytes),
+            pages,
+            freeable,
+        }),
     }
 }
 

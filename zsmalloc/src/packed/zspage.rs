@@ -18,9 +18,16 @@
 //!   `end` crosses into it; when the object does not fit, the open zspage
 //!   is closed (the rest of its last page becomes a hole; the pages it
 //!   never reached are never allocated) and a new one is opened.
-//! * **Owners** are kept out of band: each zspage keeps its live objects in
-//!   a vector of (offset, owner entry); the entry's location records the
-//!   index in that vector, so free is a swap-remove, O(1).
+//! * **Owners** are kept out of band, in a *reverse map*: each zspage keeps
+//!   the owner entries of its live objects in a vector (4 bytes each); an
+//!   entry's location records its zspage, its index in that vector and its
+//!   offset (so the reverse map need not), and free is a swap-remove, O(1):
+//!
+//! ```text
+//!   zspage 7: live = [ e12, e40, e3 ]        4 bytes per object
+//!                       │
+//!   handle-table entry e12: location = (zspage 7, index 0, offset in 16 B units)
+//! ```
 //! * **Freeing** the last object of a zspage gives all its pages back at once.
 //!   An object freed from a zspage that compaction is draining
 //!   ([`super::drain`]) leaves no hole: nothing new may land there.
@@ -29,7 +36,7 @@ use alloc::vec::Vec;
 
 use super::compact::{Compaction, RESERVE_PAGES};
 use super::config::PackedConfig;
-use super::holes::Hole;
+use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole};
 use super::Location;
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::fullness::fullness_group;
@@ -40,15 +47,6 @@ use crate::pages::{ObjectPages, PagePosition};
 /// No zspage (the pool has no open zspage).
 pub(crate) const NONE: u32 = u32::MAX;
 
-/// An object in a packed zspage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LiveObject {
-    /// Byte offset in the zspage.
-    pub offset: u32,
-    /// Index of its owner's handle-table entry.
-    pub owner: u32,
-}
-
 /// Bookkeeping of one packed zspage.
 #[derive(Debug, Clone)]
 pub(crate) struct PackedZspage<P> {
@@ -56,15 +54,17 @@ pub(crate) struct PackedZspage<P> {
     pub pages: Vec<P>,
     /// Fill pointer: bytes at or past it were never used.
     pub end: usize,
-    /// Live objects, in no particular order.
-    pub live: Vec<LiveObject>,
+    /// The reverse map: the owner entry (index) of each live object, in no
+    /// particular order; an object's offset is in its entry's location.
+    pub live: Vec<u32>,
     /// Sum of the rounded lengths of the live objects.
     pub live_bytes: usize,
     /// Valid hole entries of this zspage, and their bytes.
     pub holes: usize,
     pub hole_bytes: usize,
-    /// Changes when the zspage dies or starts draining, which invalidates
-    /// its hole entries.
+    /// Given at birth, and again when compaction starts draining it, from
+    /// the layout's count of generations given: hole entries of an earlier
+    /// zspage of this record, or of this one before it drained, never match.
     pub generation: u32,
     /// Objects of this zspage mapped right now: compaction leaves it alone.
     pub pins: u16,
@@ -109,6 +109,8 @@ pub(crate) struct PackedState<P> {
     pub live_bytes: usize,
     /// Sum of the payload lengths given to malloc.
     pub payload_bytes: usize,
+    /// Generations given so far (wrapping): the next one.
+    pub births: u32,
     /// Pages compaction took before entering an atomic section, or gave
     /// back from a draining zspage's tail, for its next moves (at most
     /// [`RESERVE_PAGES`]; empty between compaction steps).
@@ -137,6 +139,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             objects: 0,
             live_bytes: 0,
             payload_bytes: 0,
+            births: 0,
             reserve: Vec::with_capacity(RESERVE_PAGES),
             compaction: Compaction::new(),
         }
@@ -171,12 +174,17 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     /// A record for a new zspage (no pages yet).
     fn new_zspage(&mut self) -> u32 {
         self.live_zspages += 1;
+        let generation = self.births;
+        self.births = self.births.wrapping_add(1);
         if let Some(zspage) = self.dead.pop() {
-            self.zspages[zspage as usize].alive = true;
+            let record = &mut self.zspages[zspage as usize];
+            record.alive = true;
+            record.generation = generation;
             return zspage;
         }
         let zspage = self.zspages.len() as u32;
         assert!(zspage < NONE, "zspage table full");
+        grow_by_a_quarter(&mut self.zspages);
         self.zspages.push(PackedZspage {
             pages: Vec::new(),
             end: 0,
@@ -184,7 +192,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             live_bytes: 0,
             holes: 0,
             hole_bytes: 0,
-            generation: 0,
+            generation,
             pins: 0,
             alive: true,
             draining: false,
@@ -201,7 +209,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let record = &mut self.zspages[zspage as usize];
         debug_assert!(record.alive && record.live.is_empty() && record.pins == 0);
         let freed = record.pages.len();
-        for page in record.pages.drain(..) {
+        for page in core::mem::take(&mut record.pages) {
             // SAFETY: the page belonged to this zspage, which is empty and
             // unpinned, so nothing maps or references it any more.
             unsafe { core.free_page(page) };
@@ -211,7 +219,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.hole_bytes = 0;
         record.end = 0;
         record.live_bytes = 0;
-        record.generation = record.generation.wrapping_add(1);
         record.alive = false;
         record.draining = false;
         record.live = Vec::new();
@@ -221,11 +228,27 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if zspage == self.open {
             self.open = NONE;
         }
+        self.give_back_dead_records();
         let valid = self.listed_holes - self.stale_holes;
-        if self.stale_holes > 64 && self.stale_holes > valid {
+        if self.stale_holes > valid && (self.stale_holes > 64 || valid == 0) {
             self.sweep_stale_holes();
         }
         freed
+    }
+
+    /// Give back the records of dead zspages at the end of the table (a
+    /// pool that shrinks keeps no records for its largest moment).
+    fn give_back_dead_records(&mut self) {
+        let before = self.zspages.len();
+        while self.zspages.last().is_some_and(|record| !record.alive) {
+            self.zspages.pop();
+        }
+        if self.zspages.len() < before {
+            let remaining = self.zspages.len() as u32;
+            self.dead.retain(|&zspage| zspage < remaining);
+            shrink_if_sparse(&mut self.zspages);
+            shrink_if_sparse(&mut self.dead);
+        }
     }
 
     /// Give back every page (pool teardown).
@@ -334,10 +357,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> Location {
         let record = &mut self.zspages[zspage as usize];
         let index = record.live.len();
-        record.live.push(LiveObject {
-            offset: offset as u32,
-            owner: owner.index(),
-        });
+        grow_by_a_quarter(&mut record.live);
+        record.live.push(owner.index());
         record.live_bytes += length;
         self.objects += 1;
         self.live_bytes += length;
@@ -358,19 +379,20 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     ) -> usize {
         let record = &mut self.zspages[location.zspage as usize];
         let index = location.index as usize;
-        let removed = record.live.swap_remove(index);
+        record.live.swap_remove(index);
+        shrink_if_sparse(&mut record.live);
         record.live_bytes -= length;
-        if let Some(moved) = record.live.get(index).copied() {
-            let moved_location = Location {
-                index: index as u16,
-                zspage: location.zspage,
-                unit: (moved.offset as usize / self.spacing) as u16,
-            };
-            core.set_location(Entry::from_index(moved.owner), moved_location.encode());
+        if let Some(&moved) = record.live.get(index) {
+            // The last object took the removed one's index: only the index
+            // in its location changes.
+            let moved = Entry::from_index(moved);
+            let mut moved_location = Location::decode(core.location(moved));
+            moved_location.index = index as u16;
+            core.set_location(moved, moved_location.encode());
         }
         self.objects -= 1;
         self.live_bytes -= length;
-        removed.offset as usize
+        location.unit as usize * self.spacing
     }
 
     /// Allocate an object of `length` bytes for `owner`. Returns its location.
