@@ -4,6 +4,7 @@
 //!   zsmalloc_configurations()   ("zsmalloc linux chain 4", Config::linux(4))
 //!                               ("zsmalloc linux chain 8", Config::linux(8))
 //!                               ... one line per further configuration
+//!   + the packed layout without automatic compaction ("zsmalloc packed, no auto")
 //!   + baselines                 zbud, slab (power of 2), ideal
 //! ```
 //!
@@ -96,9 +97,25 @@ where
             }
         })
         .collect();
+    // The packed layout again, compacting only when asked (as Linux's
+    // layout does): what automatic compaction buys, and what it costs.
+    let build: Constructor = Box::new(move || {
+        let name = MANUAL_PACKED;
+        let allocator = ZsmallocAllocator::new(name, new_backend(), Config::packed());
+        let allocator = allocator.expect("the packed configuration is valid");
+        allocator.pool().set_auto_compaction(false);
+        Box::new(allocator)
+    });
+    contenders.push(Contender {
+        name: String::from(MANUAL_PACKED),
+        build,
+    });
     contenders.extend(baselines());
     contenders
 }
+
+/// The row of the packed layout without automatic compaction.
+pub const MANUAL_PACKED: &str = "zsmalloc packed, no auto";
 
 /// The comparison allocators: zbud, a power-of-two slab, the ideal.
 pub fn baselines() -> Vec<Contender> {
@@ -131,6 +148,7 @@ mod tests {
                 "zsmalloc linux chain 4",
                 "zsmalloc linux chain 8",
                 "zsmalloc packed",
+                "zsmalloc packed, no auto",
                 "zbud (2 per page)",
                 "slab (power of 2)",
                 "ideal"
