@@ -7,8 +7,9 @@
 //!                                                non-empty list in O(1)
 //!   malloc(n): extent e = n rounded up; take a hole of the first class whose
 //!              every hole fits e, or of up to `reuse_window` larger classes; the
-//!              rest of a larger hole becomes a smaller hole (or is lost if it
-//!              cannot hold an object)
+//!              rest of a larger hole becomes a smaller hole if it is at least
+//!              64 bytes (4 class spacings), else its bytes are lost until
+//!              compaction drains the zspage
 //! ```
 //!
 //! A list grows by a quarter, and gives back most of its room when it
@@ -16,8 +17,8 @@
 //! the room of their busiest moment). Holes are not merged. A hole entry
 //! names its zspage and that zspage's *generation* (every zspage born gets
 //! a new one): once a zspage dies its entries are stale, and they are
-//! dropped when popped (or swept in bulk once they outnumber the valid
-//! ones, or when no valid one is left).
+//! dropped when popped, or by a sweep that goes round the lists a few
+//! entries per free or malloc while they are more than a quarter of all.
 
 use alloc::vec::Vec;
 
@@ -131,21 +132,50 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         }
     }
 
-    /// Drop every stale hole entry (when they outnumber the valid ones).
-    pub(crate) fn sweep_stale_holes(&mut self) {
-        let mut holes = core::mem::take(&mut self.holes);
-        for (class, list) in holes.iter_mut().enumerate() {
-            list.retain(|hole| self.is_valid(hole));
-            shrink_if_sparse(list);
-            if list.is_empty() {
-                self.non_empty[class / 64] &= !(1 << (class % 64));
-            }
+    /// Drop stale hole entries when they are more than a quarter of the
+    /// listed ones: [`SWEEP_BATCH`] entries (or lists) at most per call,
+    /// going round the lists, so that a sweep never holds the lock long
+    /// whatever the pool's size. Called after every free and malloc.
+    pub(crate) fn sweep_some_stale_holes(&mut self) {
+        if self.stale_holes * 4 <= self.listed_holes {
+            return;
         }
-        self.holes = holes;
-        self.listed_holes -= self.stale_holes;
-        self.stale_holes = 0;
+        let classes = self.holes.len();
+        let mut budget = SWEEP_BATCH;
+        while budget > 0 && self.stale_holes > 0 {
+            let class = self.sweep_class;
+            let mut list = core::mem::take(&mut self.holes[class]);
+            let mut index = self.sweep_index.min(list.len());
+            while index < list.len() && budget > 0 {
+                budget -= 1;
+                if self.is_valid(&list[index]) {
+                    index += 1;
+                } else {
+                    list.swap_remove(index);
+                    self.listed_holes -= 1;
+                    self.stale_holes -= 1;
+                }
+            }
+            if index < list.len() {
+                self.sweep_index = index;
+            } else {
+                // This list is done: on to the next one (each list visited
+                // costs one entry of the budget, so empty ones end a sweep too).
+                budget = budget.saturating_sub(1);
+                shrink_if_sparse(&mut list);
+                if list.is_empty() {
+                    self.non_empty[class / 64] &= !(1 << (class % 64));
+                }
+                self.sweep_class = (class + 1) % classes;
+                self.sweep_index = 0;
+            }
+            self.holes[class] = list;
+        }
     }
 }
+
+/// Hole entries (or lists) a sweep looks at per call.
+const SWEEP_BATCH: usize = 64;
 
 /// Give back half the room of a list that uses less than a quarter of it
 /// (amortised O(1): a list shrunk to twice its length must grow or shrink

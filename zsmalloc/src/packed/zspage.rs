@@ -44,6 +44,10 @@ use crate::handle_table::Entry;
 use crate::layout::PoolCore;
 use crate::pages::{ObjectPages, PagePosition};
 
+/// A hole's leftover, after an object took its start, is listed as a hole
+/// of its own only from this many class spacings up (64 bytes by default).
+pub(crate) const LEFTOVER_SPACINGS: usize = 4;
+
 /// No zspage (the pool has no open zspage).
 pub(crate) const NONE: u32 = u32::MAX;
 
@@ -109,6 +113,10 @@ pub(crate) struct PackedState<P> {
     pub live_bytes: usize,
     /// Sum of the payload lengths given to malloc.
     pub payload_bytes: usize,
+    /// Where the sweep of stale hole entries goes on: a class and an index
+    /// in its list.
+    pub sweep_class: usize,
+    pub sweep_index: usize,
     /// Generations given so far (wrapping): the next one.
     pub births: u32,
     /// Pages compaction took before entering an atomic section, or gave
@@ -139,6 +147,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             objects: 0,
             live_bytes: 0,
             payload_bytes: 0,
+            sweep_class: 0,
+            sweep_index: 0,
             births: 0,
             reserve: Vec::with_capacity(RESERVE_PAGES),
             compaction: Compaction::new(),
@@ -229,10 +239,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             self.open = NONE;
         }
         self.give_back_dead_records();
-        let valid = self.listed_holes - self.stale_holes;
-        if self.stale_holes > valid && (self.stale_holes > 64 || valid == 0) {
-            self.sweep_stale_holes();
-        }
         freed
     }
 
@@ -339,7 +345,13 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if let Some(hole) = self.take_hole(length, exclude) {
             let leftover = hole.length as usize - length;
             let offset = hole.offset as usize;
-            self.push_hole(hole.zspage, offset + length, leftover);
+            // A small leftover is not listed: it would rarely fit a later
+            // object, and every listed hole costs 16 bytes of metadata (a
+            // pool under churn would collect thousands). Its bytes count as
+            // lost until compaction drains the zspage.
+            if leftover >= LEFTOVER_SPACINGS * self.spacing.max(self.min_object) {
+                self.push_hole(hole.zspage, offset + length, leftover);
+            }
             return Ok((hole.zspage, offset, 0));
         }
         self.append(core, length, may_allocate)
@@ -405,7 +417,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let extent = self.extent(length);
         let (zspage, offset, _) = self.place(core, extent, NONE, true)?;
         self.payload_bytes += length;
-        Ok(self.add_object(zspage, offset, extent, owner))
+        let location = self.add_object(zspage, offset, extent, owner);
+        self.sweep_some_stale_holes();
+        Ok(location)
     }
 
     /// Free the object at `location`.
@@ -426,5 +440,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         } else if !record.draining {
             self.push_hole(zspage, offset, extent);
         }
+        self.sweep_some_stale_holes();
     }
 }
