@@ -2,7 +2,9 @@
 //!
 //! [`LinuxConfig::with_chain`] reproduces Linux exactly
 //! (`CONFIG_ZSMALLOC_CHAIN_SIZE` is the `max_pages_per_zspage` argument).
-//! The other fields let experiments change one rule at a time:
+//! The other fields let experiments change one rule at a time; the last,
+//! [`CompactLimits`], bounds the work of one compaction step (one atomic
+//! section):
 //!
 //! ```text
 //!   min_object_size        class_spacing
@@ -39,6 +41,39 @@ pub struct LinuxConfig {
     pub handle_placement: HandlePlacement,
     /// Merge neighbouring classes with identical geometry (Linux: yes).
     pub merge_classes: bool,
+    /// The work of one compaction step, one atomic section under a class
+    /// lock (Linux: until its lock is contended).
+    pub compact_step: CompactLimits,
+}
+
+/// How much one compaction step may do (see `linux::compact`). Whatever the
+/// limits, a step looks at one slot of its source at least, and moves the
+/// first allocated object it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactLimits {
+    /// Most payload bytes copied.
+    pub bytes: usize,
+    /// Most objects moved.
+    pub objects: usize,
+    /// Most object slots of the source looked at.
+    pub slots: usize,
+}
+
+impl CompactLimits {
+    /// The default: one page of payload, 4 objects, 128 slots (a few
+    /// microseconds with interrupts off; README "interrupts off").
+    pub const DEFAULT: CompactLimits = CompactLimits {
+        bytes: crate::backend::PAGE_SIZE,
+        objects: 4,
+        slots: 128,
+    };
+
+    /// No limit: a step runs until its source is empty or its target full.
+    pub const UNLIMITED: CompactLimits = CompactLimits {
+        bytes: usize::MAX,
+        objects: usize::MAX,
+        slots: usize::MAX,
+    };
 }
 
 impl LinuxConfig {
@@ -51,6 +86,7 @@ impl LinuxConfig {
             max_pages_per_zspage,
             handle_placement: HandlePlacement::Inline,
             merge_classes: true,
+            compact_step: CompactLimits::DEFAULT,
         }
     }
 

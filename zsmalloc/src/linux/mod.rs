@@ -50,7 +50,8 @@ pub mod size_class;
 pub mod stats;
 pub mod zspage;
 
-pub use config::{HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
+pub use compact::CompactStep;
+pub use config::{CompactLimits, HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
 pub use size_class::{ClassGeometry, SizeClassTable};
 pub(crate) use stats::write_class_table;
 pub use stats::ClassStats;
@@ -99,6 +100,7 @@ impl Location {
 pub struct LinuxLayout<P> {
     size_classes: SizeClassTable,
     classes: Box<[SpinLock<ClassState<P>>]>,
+    compact_limits: CompactLimits,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
@@ -114,7 +116,25 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
         LinuxLayout {
             size_classes,
             classes,
+            compact_limits: config.compact_step,
         }
+    }
+
+    /// One bounded step of compacting physical class `class`, in its own
+    /// atomic section under the class lock (see [`compact`]), within the
+    /// configuration's [`CompactLimits`]; the class is consistent again when
+    /// the lock is released. [`CompactStep::finished`] says when to stop.
+    pub fn compact_class_step<B: Backend<Page = P>>(
+        &self,
+        core: &PoolCore<B>,
+        class: usize,
+    ) -> CompactStep {
+        let atomic = core.enter_atomic();
+        let step = self.classes[class]
+            .lock(&atomic)
+            .compact_step(core, self.compact_limits);
+        drop(atomic);
+        step
     }
 
     /// The class an entry's object belongs to (never changes).
@@ -182,15 +202,19 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
         unsafe { pages.copy(core.backend(), buffer) };
     }
 
-    /// Each class is compacted in one go under its lock, with the platform
-    /// atomic: a large class keeps interrupts off for that long (Linux
-    /// instead breaks out when its lock is contended). Largest classes
-    /// first, as Linux does.
+    /// Class by class, largest first as Linux does, in bounded steps
+    /// ([`LinuxLayout::compact_class_step`]): interrupts are off for one
+    /// step at a time, and frees, mallocs and windows run in between.
     fn compact(&self, core: &PoolCore<B>) -> usize {
         let mut pages_freed = 0;
-        for class in self.classes.iter().rev() {
-            let atomic = core.enter_atomic();
-            pages_freed += class.lock(&atomic).compact(core);
+        for class in (0..self.classes.len()).rev() {
+            loop {
+                let step = self.compact_class_step(core, class);
+                pages_freed += step.pages_freed;
+                if step.finished {
+                    break;
+                }
+            }
         }
         pages_freed
     }
