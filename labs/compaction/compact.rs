@@ -89,6 +89,8 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         destination: u32,
         limits: CompactLimits,
     ) -> CompactStep {
-        todo!("lab compaction: copy allocated objects of `source` into free objects of `destination`")
+        todo!(
+            "lab compaction: copy allocated objects of `source` into free objects of `destination`"
+        )
     }
 }

@@ -220,7 +220,7 @@ fn churned<B: Backend>(pool: &Pool<B>, count: usize) -> Vec<(u64, Handle)> {
     }
     let mut kept = Vec::new();
     for (seed, handle) in stored {
-        if next(&mut random) % 3 == 0 {
+        if next(&mut random).is_multiple_of(3) {
             kept.push((seed, handle));
         } else {
             pool.free(handle);
@@ -261,7 +261,10 @@ fn one_compaction_step_changes_at_most_a_page_of_payload() {
         backend.take_max_section_bytes();
         let freed = pool.compact();
         let longest = backend.take_max_section_bytes();
-        assert!(freed >= expected, "chain {chain}: freed {freed} of {expected}");
+        assert!(
+            freed >= expected,
+            "chain {chain}: freed {freed} of {expected}"
+        );
         assert!(longest > 0, "chain {chain}: compaction moved nothing");
         assert!(
             longest <= bound,
@@ -293,7 +296,8 @@ fn bounded_steps_end_where_unbounded_ones_do() {
     for chain in [4, 8] {
         let mut results = Vec::new();
         for limits in [CompactLimits::DEFAULT, CompactLimits::UNLIMITED] {
-            let pool = Pool::with_config("same", HighmemBackend::new(), linux(chain, limits)).unwrap();
+            let pool =
+                Pool::with_config("same", HighmemBackend::new(), linux(chain, limits)).unwrap();
             let kept = churned(&pool, objects());
             let freed = pool.compact();
             assert_eq!(pool.pages_compactable(), 0);
@@ -306,7 +310,10 @@ fn bounded_steps_end_where_unbounded_ones_do() {
                 pool.free(handle);
             }
         }
-        assert!(results[0] == results[1], "chain {chain}: bounded steps end elsewhere");
+        assert!(
+            results[0] == results[1],
+            "chain {chain}: bounded steps end elsewhere"
+        );
     }
 }
 
@@ -386,7 +393,9 @@ fn operations_between_compaction_steps_keep_the_pool_consistent() {
     for chain in [4, 8] {
         let watched = Arc::new(Watched::new(HighmemBackend::new()));
         let backend = Shared(Arc::clone(&watched));
-        let pool = Arc::new(Pool::with_config("busy", backend, linux(chain, CompactLimits::DEFAULT)).unwrap());
+        let pool = Arc::new(
+            Pool::with_config("busy", backend, linux(chain, CompactLimits::DEFAULT)).unwrap(),
+        );
         let live = Arc::new(Mutex::new(churned(&pool, objects() / 4)));
         let calls = Arc::new(AtomicUsize::new(0));
         let mut interference = Interference {

@@ -174,7 +174,9 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
                     let page = unsafe { MappedPage::new(backend, position.page) };
                     mapped = Some((position.page, page));
                 }
-                let word = mapped.as_ref().map_or(0, |(_, page)| page.read_word(position.offset));
+                let word = mapped
+                    .as_ref()
+                    .map_or(0, |(_, page)| page.read_word(position.offset));
                 self.owner_from_word(zspage, object, word)
             };
             if let Some(owner) = owner {

@@ -15,7 +15,8 @@
 //! 4. [`object`]: an object's header word (its handle-table entry) or, when
 //!    free, its link in the zspage's free list; allocating and freeing.
 //! 5. [`compact`]: moving objects from the sparsest zspages of a class into
-//!    the fullest, so that the emptied zspages give their pages back.
+//!    the fullest, so that the emptied zspages give their pages back, in
+//!    short steps (one atomic section each, bounded by [`CompactLimits`]).
 //! 6. [`check`] and [`stats`]: the invariants, and the class table (Linux's
 //!    debugfs `classes` file).
 //!
