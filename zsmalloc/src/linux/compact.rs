@@ -23,24 +23,25 @@
 //! and the target back on their fullness lists:
 //!
 //! ```text
-//!   while zs_can_compact(class) > 0:                 (Linux's __zs_compact loop)
-//!     ┌ atomic section + class lock ─────────────────────────────────────────┐
-//!     │ target = fullest partial zspage, source = sparsest other one          │
-//!     │ source pinned? stop.                                                  │
-//!     │ move objects, within CompactLimits: <= 4 objects, <= 4 KiB of payload,│
-//!     │ <= 128 slots of the source looked at (from where the last step ended) │
-//!     │ source empty? free its pages.   relink source and target.            │
-//!     └───────────────────────────────────────────────────────────────────────┘
+//!   while zs_can_compact(class) > 0:                (Linux's __zs_compact loop)
+//!     ┌ atomic section + class lock ───────────────────────────────────────┐
+//!     │ target = fullest partial zspage, source = sparsest other one       │
+//!     │ source pinned? stop.                                               │
+//!     │ move objects within CompactLimits: <= 4 objects, <= 4 KiB payload, │
+//!     │ <= 128 source slots looked at (from where the last step stopped)   │
+//!     │ source empty? free its pages.   relink source and target.          │
+//!     └────────────────────────────────────────────────────────────────────┘
 //!     (frees, mallocs, map windows of other code may run here)
 //! ```
 //!
-//! Without other operations in between, the next step picks the same pair:
-//! the target only gained objects and is linked last, so it heads the
-//! fullest group; the source only lost objects and heads the sparsest. So
-//! the objects moved, and the pages freed, are those of one long section,
-//! and the loop ends: each step moves an object or scans further, and a
-//! target, once full, is not a target again. Linux breaks out of its loop
-//! only when its lock is contended; here every step ends the section.
+//! Without other operations in between, the next step picks the same pair
+//! (unless the source emptied or the target filled): the target only
+//! gained objects and is linked last, so it heads the fullest group; the
+//! source only lost objects and heads the sparsest. So the objects moved,
+//! and the pages freed, are those of one long section, and the loop ends:
+//! each step moves an object or scans further, and a target, once full, is
+//! not a target again. Linux breaks out of its loop only when its lock is
+//! contended; here every step ends the section.
 
 use super::config::CompactLimits;
 use super::object::NO_OBJECT;
