@@ -27,6 +27,7 @@
 //! ```text
 //!   entry's location word (40 bits): class (9) | zspage (19) | object (12)
 //!   malloc(n):  class_for(n) ──lock──► fullest non-full zspage ──► pop a free object
+//!               (none: unlock, make a zspage with interrupts on, lock, add it, pop)
 //!   free(h):    class of the location ──lock──► push the object, relink or destroy
 //! ```
 //!
@@ -67,7 +68,7 @@ use crate::layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 use crate::pages::{ObjectPages, PayloadBuffer};
 use crate::stats::{LayoutDetail, LayoutStats};
 use crate::sync::SpinLock;
-use zspage::ClassState;
+use zspage::{ClassState, NewZspage};
 
 /// Where an object of Linux's layout lives: physical class, zspage, object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +139,33 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
         step
     }
 
+    /// Under the lock of `class`: place the object of `entry` in its fullest
+    /// partial zspage or, if none has room, in `spare` (taken). Returns
+    /// `false`, with nothing changed, when neither is there.
+    fn allocate_in<B: Backend<Page = P>>(
+        &self,
+        core: &PoolCore<B>,
+        class: usize,
+        entry: Entry,
+        size: usize,
+        spare: &mut Option<NewZspage<P>>,
+    ) -> Result<bool, OutOfPages> {
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[class].lock(&atomic);
+        if state.fullest_partial().is_none() {
+            let Some(new) = spare.take() else {
+                return Ok(false);
+            };
+            let zspage = state.install_zspage(new);
+            state.link(zspage);
+        }
+        // A partial zspage has room: no page is allocated here.
+        let location = state.allocate(core, entry, size)?;
+        // Under the class lock, so compaction sees the location.
+        core.set_location(entry, location.encode());
+        Ok(true)
+    }
+
     /// The class an entry's object belongs to (never changes).
     fn class_of<B: Backend>(core: &PoolCore<B>, entry: Entry) -> usize {
         Location::decode(core.location(entry)).class as usize
@@ -145,7 +173,7 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
 }
 
 // SAFETY: pages come from `core.alloc_page` and are freed once (when their
-// zspage dies, or in `release_all`); objects of a class are disjoint extents
+// zspage dies, in `release_all`, or at once if a new zspage is not needed); objects of a class are disjoint extents
 // of its zspages, and an object's header is written only while the object
 // is free or being allocated; a pinned zspage is never a compaction source
 // nor destroyed (a pinned object is allocated, so its zspage is not empty);
@@ -159,13 +187,22 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
         self.size_classes.huge_class_size()
     }
 
+    /// Like Linux's `zs_malloc`: when no zspage of the class has room, a
+    /// new one is made outside the class lock (its pages allocated with
+    /// interrupts on), then added under the lock. If another CPU made room
+    /// meanwhile, the new zspage's pages go back.
     fn allocate(&self, core: &PoolCore<B>, entry: Entry, size: usize) -> Result<(), OutOfPages> {
         let class = self.size_classes.class_for(size);
-        let atomic = core.enter_atomic();
-        let mut state = self.classes[class].lock(&atomic);
-        let location = state.allocate(core, entry, size)?;
-        // Under the class lock, so compaction sees the location.
-        core.set_location(entry, location.encode());
+        let mut spare = None;
+        if !self.allocate_in(core, class, entry, size, &mut spare)? {
+            let geometry = &self.size_classes.classes()[class];
+            spare = Some(NewZspage::make(core, geometry)?);
+            let placed = self.allocate_in(core, class, entry, size, &mut spare)?;
+            debug_assert!(placed, "a new zspage has room");
+        }
+        if let Some(unused) = spare {
+            unused.release(core);
+        }
         Ok(())
     }
 
