@@ -122,6 +122,11 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
         }
     }
 
+    /// Physical size classes (the classes of [`LinuxLayout::compact_class_step`]).
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
     /// One bounded step of compacting physical class `class`, in its own
     /// atomic section under the class lock (see [`compact`]), within the
     /// configuration's [`CompactLimits`]; the class is consistent again when
@@ -173,9 +178,10 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
 }
 
 // SAFETY: pages come from `core.alloc_page` and are freed once (when their
-// zspage dies, in `release_all`, or at once if a new zspage is not needed); objects of a class are disjoint extents
-// of its zspages, and an object's header is written only while the object
-// is free or being allocated; a pinned zspage is never a compaction source
+// zspage dies, in `release_all`, or at once when a new zspage is not
+// needed); objects of a class are disjoint extents of its zspages, and an
+// object's header is written only while the object is free or being
+// allocated; a pinned zspage is never a compaction source
 // nor destroyed (a pinned object is allocated, so its zspage is not empty);
 // `copy` runs under the class lock.
 unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
