@@ -60,7 +60,7 @@ impl Backend for OutsideSections {
 
 #[test]
 fn linux_layout_allocates_pages_outside_atomic_sections() {
-    let step = if cfg!(miri) { 97 } else { 7 };
+    let step = if cfg!(miri) { 397 } else { 7 };
     for config in [Config::linux(4), Config::linux(8)] {
         let backend = OutsideSections(HighmemBackend::new());
         let pool = Pool::with_config("outside", &backend, config).unwrap();
