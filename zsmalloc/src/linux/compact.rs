@@ -96,6 +96,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         if self.zspages[source as usize].in_use == 0 {
             self.destroy_zspage(core, source);
             step.pages_freed = self.geometry.pages_per_zspage;
+            self.scan_resume = 0;
         } else {
             self.link(source);
         }
@@ -117,10 +118,13 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
     ) -> CompactStep {
         let backend = core.backend();
         let objects = self.geometry.objects_per_zspage;
-        let mut object = match self.scan_resume {
-            (zspage, object) if zspage == source && (object as usize) < objects => object as usize,
-            _ => 0,
-        };
+        // Where the last step stopped in this source (0 for a new source:
+        // a source changes only when it empties, unless other operations
+        // ran in between, and then any start is as good).
+        let mut object = usize::from(self.scan_resume);
+        if object >= objects {
+            object = 0;
+        }
         let mut step = CompactStep::default();
         let mut slots = objects.min(limits.slots.max(1));
         while slots > 0 {
@@ -145,7 +149,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             step.bytes_copied += length;
             object = (found as usize + 1) % objects;
         }
-        self.scan_resume = (source, object as u16);
+        self.scan_resume = object as u16;
         step
     }
 

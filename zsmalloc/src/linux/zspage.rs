@@ -136,8 +136,8 @@ pub(crate) struct ClassState<P> {
     pub objects_used: usize,
     /// Sum of the payload lengths of the allocated objects.
     pub payload_bytes: usize,
-    /// Where compaction's next step goes on scanning: (zspage, object).
-    pub scan_resume: (u32, u16),
+    /// The object of its source where compaction's next step scans on.
+    pub scan_resume: u16,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
@@ -154,7 +154,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             live_zspages: 0,
             objects_used: 0,
             payload_bytes: 0,
-            scan_resume: (NO_ZSPAGE, 0),
+            scan_resume: 0,
         }
     }
 
