@@ -268,7 +268,7 @@ fn one_compaction_step_changes_at_most_a_page_of_payload() {
     let limits = CompactLimits::DEFAULT;
     // Per object moved, besides its payload: the header written in the
     // target and the free-list link written in the source.
-    let bound = limits.bytes + 16 * limits.objects;
+    let bound = usize::from(limits.bytes) + 16 * usize::from(limits.objects);
     for &chain in chains() {
         let backend = Watched::new(HighmemBackend::new());
         let pool = Pool::with_config("steps", &backend, linux(chain, limits)).unwrap();

@@ -126,11 +126,14 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             object = 0;
         }
         let mut step = CompactStep::default();
-        let mut slots = objects.min(limits.slots.max(1));
+        let mut slots = objects.min(usize::from(limits.slots.max(1)));
         while slots > 0 {
             let source_empty = self.zspages[source as usize].in_use == 0;
             let destination_full = self.zspages[destination as usize].free_head == NO_OBJECT;
-            if source_empty || destination_full || step.objects_moved >= limits.objects.max(1) {
+            if source_empty
+                || destination_full
+                || step.objects_moved >= usize::from(limits.objects.max(1))
+            {
                 break;
             }
             let (found, looked_at) = self.next_allocated(backend, source, object, slots);
@@ -140,7 +143,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
                 break;
             };
             let length = core.object_size(owner);
-            if step.objects_moved > 0 && step.bytes_copied.saturating_add(length) > limits.bytes {
+            if step.objects_moved > 0 && step.bytes_copied + length > usize::from(limits.bytes) {
                 object = found as usize;
                 break;
             }

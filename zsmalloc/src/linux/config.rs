@@ -48,31 +48,34 @@ pub struct LinuxConfig {
 
 /// How much one compaction step may do (see `linux::compact`). Whatever the
 /// limits, a step looks at one slot of its source at least, and moves the
-/// first allocated object it finds.
+/// first allocated object it finds. (16-bit fields: the configuration keeps
+/// its size.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompactLimits {
     /// Most payload bytes copied.
-    pub bytes: usize,
+    pub bytes: u16,
     /// Most objects moved.
-    pub objects: usize,
+    pub objects: u16,
     /// Most object slots of the source looked at.
-    pub slots: usize,
+    pub slots: u16,
 }
 
 impl CompactLimits {
     /// The default: one page of payload, 4 objects, 128 slots (a few
     /// microseconds with interrupts off; README "interrupts off").
     pub const DEFAULT: CompactLimits = CompactLimits {
-        bytes: crate::backend::PAGE_SIZE,
+        bytes: crate::backend::PAGE_SIZE as u16,
         objects: 4,
         slots: 128,
     };
 
-    /// No limit: a step runs until its source is empty or its target full.
+    /// No limit: more than a zspage holds (at most 16 pages, 4,096
+    /// objects), so a step runs until its source is empty or its target
+    /// full.
     pub const UNLIMITED: CompactLimits = CompactLimits {
-        bytes: usize::MAX,
-        objects: usize::MAX,
-        slots: usize::MAX,
+        bytes: u16::MAX,
+        objects: u16::MAX,
+        slots: u16::MAX,
     };
 }
 

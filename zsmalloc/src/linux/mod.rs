@@ -102,7 +102,6 @@ impl Location {
 pub struct LinuxLayout<P> {
     size_classes: SizeClassTable,
     classes: Box<[SpinLock<ClassState<P>>]>,
-    compact_limits: CompactLimits,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
@@ -118,7 +117,6 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
         LinuxLayout {
             size_classes,
             classes,
-            compact_limits: config.compact_step,
         }
     }
 
@@ -139,7 +137,7 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
         let atomic = core.enter_atomic();
         let step = self.classes[class]
             .lock(&atomic)
-            .compact_step(core, self.compact_limits);
+            .compact_step(core, self.size_classes.config().compact_step);
         drop(atomic);
         step
     }
