@@ -55,9 +55,10 @@ use crate::handle_table::Entry;
 use crate::layout::PoolCore;
 use crate::pages::{copy_between, MappedPage};
 
-/// What one compaction step did.
+/// What one compaction step of one size class did (the whole layout's
+/// step is [`crate::layout::CompactStep`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CompactStep {
+pub struct ClassStep {
     /// Objects moved.
     pub objects_moved: usize,
     /// Payload bytes copied.
@@ -75,7 +76,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         &mut self,
         core: &PoolCore<B>,
         limits: CompactLimits,
-    ) -> CompactStep {
+    ) -> ClassStep {
         todo!("lab compaction: pick a target and a source, migrate within the limits, free an emptied source, relink both")
     }
 
@@ -88,7 +89,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         source: u32,
         destination: u32,
         limits: CompactLimits,
-    ) -> CompactStep {
+    ) -> ClassStep {
         todo!(
             "lab compaction: copy allocated objects of `source` into free objects of `destination`"
         )

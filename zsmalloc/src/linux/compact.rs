@@ -52,9 +52,10 @@ use crate::handle_table::Entry;
 use crate::layout::PoolCore;
 use crate::pages::{copy_between, MappedPage};
 
-/// What one compaction step did.
+/// What one compaction step of one size class did (the whole layout's
+/// step is [`crate::layout::CompactStep`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CompactStep {
+pub struct ClassStep {
     /// Objects moved.
     pub objects_moved: usize,
     /// Payload bytes copied.
@@ -72,10 +73,10 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         &mut self,
         core: &PoolCore<B>,
         limits: CompactLimits,
-    ) -> CompactStep {
-        let finished = CompactStep {
+    ) -> ClassStep {
+        let finished = ClassStep {
             finished: true,
-            ..CompactStep::default()
+            ..ClassStep::default()
         };
         if self.compactable_pages() == 0 {
             return finished;
@@ -115,7 +116,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         source: u32,
         destination: u32,
         limits: CompactLimits,
-    ) -> CompactStep {
+    ) -> ClassStep {
         let backend = core.backend();
         let objects = self.geometry.objects_per_zspage;
         // Where the last step stopped in this source (0 for a new source:
@@ -125,7 +126,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         if object >= objects {
             object = 0;
         }
-        let mut step = CompactStep::default();
+        let mut step = ClassStep::default();
         let mut slots = objects.min(usize::from(limits.slots.max(1)));
         while slots > 0 {
             let source_empty = self.zspages[source as usize].in_use == 0;

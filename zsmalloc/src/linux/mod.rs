@@ -52,7 +52,7 @@ pub mod size_class;
 pub mod stats;
 pub mod zspage;
 
-pub use compact::CompactStep;
+pub use compact::ClassStep;
 pub use config::{CompactLimits, HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
 pub use size_class::{ClassGeometry, SizeClassTable};
 pub(crate) use stats::write_class_table;
@@ -128,12 +128,12 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
     /// One bounded step of compacting physical class `class`, in its own
     /// atomic section under the class lock (see [`compact`]), within the
     /// configuration's [`CompactLimits`]; the class is consistent again when
-    /// the lock is released. [`CompactStep::finished`] says when to stop.
+    /// the lock is released. [`ClassStep::finished`] says when to stop.
     pub fn compact_class_step<B: Backend<Page = P>>(
         &self,
         core: &PoolCore<B>,
         class: usize,
-    ) -> CompactStep {
+    ) -> ClassStep {
         let atomic = core.enter_atomic();
         let step = self.classes[class]
             .lock(&atomic)
