@@ -6,6 +6,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as RunnerConfig;
+use zsmalloc::linux::CompactLimits;
 use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
 use zsmalloc::{
     AllocError, Backend, Config, ConfigError, Handle, HandlePlacement, LinuxConfig, PackedConfig,
@@ -214,8 +215,8 @@ fn any_configuration() -> impl Strategy<Value = Config> {
                 reuse_window,
             })
         }),
-        (geometry, any::<bool>(), any::<bool>()).prop_map(
-            |((spacing, minimum, chain), out_of_band, merge_classes)| {
+        (geometry, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+            |((spacing, minimum, chain), out_of_band, merge_classes, tiny_steps)| {
                 Config::Linux(LinuxConfig {
                     class_spacing: 8 * spacing,
                     min_object_size: 8 * minimum,
@@ -226,6 +227,16 @@ fn any_configuration() -> impl Strategy<Value = Config> {
                         HandlePlacement::Inline
                     },
                     merge_classes,
+                    // Compaction one object and one slot per step, or the default.
+                    compact_step: if tiny_steps {
+                        CompactLimits {
+                            bytes: 1,
+                            objects: 1,
+                            slots: 1,
+                        }
+                    } else {
+                        CompactLimits::DEFAULT
+                    },
                 })
             }
         ),

@@ -2,7 +2,9 @@
 //!
 //! [`LinuxConfig::with_chain`] reproduces Linux exactly
 //! (`CONFIG_ZSMALLOC_CHAIN_SIZE` is the `max_pages_per_zspage` argument).
-//! The other fields let experiments change one rule at a time:
+//! The other fields let experiments change one rule at a time; the last,
+//! [`CompactLimits`], bounds the work of one compaction step (one atomic
+//! section):
 //!
 //! ```text
 //!   min_object_size        class_spacing
@@ -39,6 +41,42 @@ pub struct LinuxConfig {
     pub handle_placement: HandlePlacement,
     /// Merge neighbouring classes with identical geometry (Linux: yes).
     pub merge_classes: bool,
+    /// The work of one compaction step, one atomic section under a class
+    /// lock (Linux: until its lock is contended).
+    pub compact_step: CompactLimits,
+}
+
+/// How much one compaction step may do (see `linux::compact`). Whatever the
+/// limits, a step looks at one slot of its source at least, and moves the
+/// first allocated object it finds. (16-bit fields: the configuration keeps
+/// its size.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactLimits {
+    /// Most payload bytes copied.
+    pub bytes: u16,
+    /// Most objects moved.
+    pub objects: u16,
+    /// Most object slots of the source looked at.
+    pub slots: u16,
+}
+
+impl CompactLimits {
+    /// The default: one page of payload, 4 objects, 128 slots (a few
+    /// microseconds with interrupts off; README "interrupts off").
+    pub const DEFAULT: CompactLimits = CompactLimits {
+        bytes: crate::backend::PAGE_SIZE as u16,
+        objects: 4,
+        slots: 128,
+    };
+
+    /// No limit: more than a zspage holds (at most 16 pages, 4,096
+    /// objects), so a step runs until its source is empty or its target
+    /// full.
+    pub const UNLIMITED: CompactLimits = CompactLimits {
+        bytes: u16::MAX,
+        objects: u16::MAX,
+        slots: u16::MAX,
+    };
 }
 
 impl LinuxConfig {
@@ -51,6 +89,7 @@ impl LinuxConfig {
             max_pages_per_zspage,
             handle_placement: HandlePlacement::Inline,
             merge_classes: true,
+            compact_step: CompactLimits::DEFAULT,
         }
     }
 

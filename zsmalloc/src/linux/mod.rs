@@ -15,7 +15,8 @@
 //! 4. [`object`]: an object's header word (its handle-table entry) or, when
 //!    free, its link in the zspage's free list; allocating and freeing.
 //! 5. [`compact`]: moving objects from the sparsest zspages of a class into
-//!    the fullest, so that the emptied zspages give their pages back.
+//!    the fullest, so that the emptied zspages give their pages back, in
+//!    short steps (one atomic section each, bounded by [`CompactLimits`]).
 //! 6. [`check`] and [`stats`]: the invariants, and the class table (Linux's
 //!    debugfs `classes` file).
 //!
@@ -26,6 +27,7 @@
 //! ```text
 //!   entry's location word (40 bits): class (9) | zspage (19) | object (12)
 //!   malloc(n):  class_for(n) ──lock──► fullest non-full zspage ──► pop a free object
+//!               (none: unlock, make a zspage with interrupts on, lock, add it, pop)
 //!   free(h):    class of the location ──lock──► push the object, relink or destroy
 //! ```
 //!
@@ -50,7 +52,8 @@ pub mod size_class;
 pub mod stats;
 pub mod zspage;
 
-pub use config::{HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
+pub use compact::ClassStep;
+pub use config::{CompactLimits, HandlePlacement, LinuxConfig, HANDLE_HEADER_SIZE};
 pub use size_class::{ClassGeometry, SizeClassTable};
 pub(crate) use stats::write_class_table;
 pub use stats::ClassStats;
@@ -65,7 +68,7 @@ use crate::layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 use crate::pages::{ObjectPages, PayloadBuffer};
 use crate::stats::{LayoutDetail, LayoutStats};
 use crate::sync::SpinLock;
-use zspage::ClassState;
+use zspage::{ClassState, NewZspage};
 
 /// Where an object of Linux's layout lives: physical class, zspage, object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +120,55 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
         }
     }
 
+    /// Physical size classes (the classes of [`LinuxLayout::compact_class_step`]).
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// One bounded step of compacting physical class `class`, in its own
+    /// atomic section under the class lock (see [`compact`]), within the
+    /// configuration's [`CompactLimits`]; the class is consistent again when
+    /// the lock is released. [`ClassStep::finished`] says when to stop.
+    pub fn compact_class_step<B: Backend<Page = P>>(
+        &self,
+        core: &PoolCore<B>,
+        class: usize,
+    ) -> ClassStep {
+        let atomic = core.enter_atomic();
+        let step = self.classes[class]
+            .lock(&atomic)
+            .compact_step(core, self.size_classes.config().compact_step);
+        drop(atomic);
+        step
+    }
+
+    /// Under the lock of `class`: place the object of `entry` in its fullest
+    /// partial zspage or, if none has room, in `spare` (taken). Returns
+    /// `false`, with nothing changed, when neither is there.
+    fn allocate_in<B: Backend<Page = P>>(
+        &self,
+        core: &PoolCore<B>,
+        class: usize,
+        entry: Entry,
+        size: usize,
+        spare: &mut Option<NewZspage<P>>,
+    ) -> Result<bool, OutOfPages> {
+        let atomic = core.enter_atomic();
+        let mut state = self.classes[class].lock(&atomic);
+        if state.fullest_partial().is_none() {
+            let Some(new) = spare.take() else {
+                return Ok(false);
+            };
+            let zspage = state.install_zspage(new);
+            state.link(zspage);
+        }
+        // A partial zspage has room: no page is allocated here.
+        let location = state.allocate(core, entry, size)?;
+        // Under the class lock, so compaction sees the location.
+        core.set_location(entry, location.encode());
+        Ok(true)
+    }
+
     /// The class an entry's object belongs to (never changes).
     fn class_of<B: Backend>(core: &PoolCore<B>, entry: Entry) -> usize {
         Location::decode(core.location(entry)).class as usize
@@ -124,9 +176,10 @@ impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
 }
 
 // SAFETY: pages come from `core.alloc_page` and are freed once (when their
-// zspage dies, or in `release_all`); objects of a class are disjoint extents
-// of its zspages, and an object's header is written only while the object
-// is free or being allocated; a pinned zspage is never a compaction source
+// zspage dies, in `release_all`, or at once when a new zspage is not
+// needed); objects of a class are disjoint extents of its zspages, and an
+// object's header is written only while the object is free or being
+// allocated; a pinned zspage is never a compaction source
 // nor destroyed (a pinned object is allocated, so its zspage is not empty);
 // `copy` runs under the class lock.
 unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
@@ -138,13 +191,22 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
         self.size_classes.huge_class_size()
     }
 
+    /// Like Linux's `zs_malloc`: when no zspage of the class has room, a
+    /// new one is made outside the class lock (its pages allocated with
+    /// interrupts on), then added under the lock. If another CPU made room
+    /// meanwhile, the new zspage's pages go back.
     fn allocate(&self, core: &PoolCore<B>, entry: Entry, size: usize) -> Result<(), OutOfPages> {
         let class = self.size_classes.class_for(size);
-        let atomic = core.enter_atomic();
-        let mut state = self.classes[class].lock(&atomic);
-        let location = state.allocate(core, entry, size)?;
-        // Under the class lock, so compaction sees the location.
-        core.set_location(entry, location.encode());
+        let mut spare = None;
+        if !self.allocate_in(core, class, entry, size, &mut spare)? {
+            let geometry = &self.size_classes.classes()[class];
+            spare = Some(NewZspage::make(core, geometry)?);
+            let placed = self.allocate_in(core, class, entry, size, &mut spare)?;
+            debug_assert!(placed, "a new zspage has room");
+        }
+        if let Some(unused) = spare {
+            unused.release(core);
+        }
         Ok(())
     }
 
@@ -182,15 +244,19 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
         unsafe { pages.copy(core.backend(), buffer) };
     }
 
-    /// Each class is compacted in one go under its lock, with the platform
-    /// atomic: a large class keeps interrupts off for that long (Linux
-    /// instead breaks out when its lock is contended). Largest classes
-    /// first, as Linux does.
+    /// Class by class, largest first as Linux does, in bounded steps
+    /// ([`LinuxLayout::compact_class_step`]): interrupts are off for one
+    /// step at a time, and frees, mallocs and windows run in between.
     fn compact(&self, core: &PoolCore<B>) -> usize {
         let mut pages_freed = 0;
-        for class in self.classes.iter().rev() {
-            let atomic = core.enter_atomic();
-            pages_freed += class.lock(&atomic).compact(core);
+        for class in (0..self.classes.len()).rev() {
+            loop {
+                let step = self.compact_class_step(core, class);
+                pages_freed += step.pages_freed;
+                if step.finished {
+                    break;
+                }
+            }
         }
         pages_freed
     }

@@ -157,6 +157,11 @@ impl SizeClassTable {
         self.logical_to_physical[logical] as usize
     }
 
+    /// The configuration the table was made for.
+    pub fn config(&self) -> &LinuxConfig {
+        &self.config
+    }
+
     /// Payloads of this size or more go to a huge class (`zs_huge_class_size`).
     pub fn huge_class_size(&self) -> usize {
         self.huge_class_size

@@ -59,6 +59,66 @@ pub(crate) struct Zspage {
     pub next: u32,
 }
 
+/// The pages of a zspage of one class, its free list threaded (objects
+/// 0 -> 1 -> ... -> last), not yet part of the class: made before the
+/// class lock is taken, as Linux's `alloc_zspage` runs outside its lock.
+pub(crate) struct NewZspage<P> {
+    pages: [Option<P>; MAX_CHAIN_LENGTH],
+}
+
+impl<P: Copy> NewZspage<P> {
+    /// Allocate the pages (outside any atomic section) and thread the free
+    /// list, one short atomic section per page. On failure every page taken
+    /// is given back.
+    pub(crate) fn make<B: Backend<Page = P>>(
+        core: &PoolCore<B>,
+        geometry: &ClassGeometry,
+    ) -> Result<Self, OutOfPages> {
+        let mut new = NewZspage {
+            pages: [None; MAX_CHAIN_LENGTH],
+        };
+        for index in 0..geometry.pages_per_zspage {
+            match core.alloc_page() {
+                Ok(page) => new.pages[index] = Some(page),
+                Err(error) => {
+                    new.release(core);
+                    return Err(error);
+                }
+            }
+        }
+        let (objects, size) = (geometry.objects_per_zspage, geometry.size);
+        let mut object = 0;
+        for (page_index, page) in new.pages.iter().flatten().enumerate() {
+            let page_end = (page_index + 1) * PAGE_SIZE;
+            let atomic = core.enter_atomic();
+            // SAFETY: the page was just allocated for the pool and nobody
+            // else knows it; the guard is dropped before the section ends.
+            let mapped = unsafe { MappedPage::new(core.backend(), *page) };
+            while object < objects && object * size < page_end {
+                let next = if object + 1 < objects {
+                    (object + 1) as u16
+                } else {
+                    NO_OBJECT
+                };
+                mapped.write_word(object * size % PAGE_SIZE, free_word(next));
+                object += 1;
+            }
+            drop(mapped);
+            drop(atomic);
+        }
+        Ok(new)
+    }
+
+    /// Give the pages back (the zspage was not needed after all).
+    pub(crate) fn release<B: Backend<Page = P>>(self, core: &PoolCore<B>) {
+        for page in self.pages.iter().flatten() {
+            // SAFETY: the page was allocated for this zspage, which never
+            // joined a class: nothing maps or references it.
+            unsafe { core.free_page(*page) };
+        }
+    }
+}
+
 /// All state of one size class, behind the class lock.
 pub(crate) struct ClassState<P> {
     pub geometry: ClassGeometry,
@@ -76,6 +136,8 @@ pub(crate) struct ClassState<P> {
     pub objects_used: usize,
     /// Sum of the payload lengths of the allocated objects.
     pub payload_bytes: usize,
+    /// The object of its source where compaction's next step scans on.
+    pub scan_resume: u16,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
@@ -92,6 +154,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             live_zspages: 0,
             objects_used: 0,
             payload_bytes: 0,
+            scan_resume: 0,
         }
     }
 
@@ -199,30 +262,25 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
 
     // ----- creating and destroying zspages --------------------------------
 
-    /// Allocate the pages of a new zspage and thread its free list.
+    /// Make a new zspage and add it to the class, unlinked (a fallback:
+    /// [`crate::linux::LinuxLayout`] makes zspages outside the class lock
+    /// with [`NewZspage::make`] and [`ClassState::install_zspage`]).
     /// On failure every page taken is given back and nothing changes.
     pub(crate) fn create_zspage<B: Backend<Page = P>>(
         &mut self,
         core: &PoolCore<B>,
     ) -> Result<u32, OutOfPages> {
+        let new = NewZspage::make(core, &self.geometry)?;
+        Ok(self.install_zspage(new))
+    }
+
+    /// Add a zspage made by [`NewZspage::make`] to the class, unlinked.
+    /// Allocates no page (and heap memory only when the record table grows).
+    pub(crate) fn install_zspage(&mut self, new: NewZspage<P>) -> u32 {
         let pages_per_zspage = self.geometry.pages_per_zspage;
-        let mut new_pages: [Option<P>; MAX_CHAIN_LENGTH] = [None; MAX_CHAIN_LENGTH];
-        for index in 0..pages_per_zspage {
-            match core.alloc_page() {
-                Ok(page) => new_pages[index] = Some(page),
-                Err(error) => {
-                    for page in new_pages.iter().take(index).flatten() {
-                        // SAFETY: the page was just allocated for the pool,
-                        // never mapped, and is dropped from our hands.
-                        unsafe { core.free_page(*page) };
-                    }
-                    return Err(error);
-                }
-            }
-        }
         let zspage = self.take_record();
         let first = zspage as usize * pages_per_zspage;
-        self.pages[first..first + pages_per_zspage].copy_from_slice(&new_pages[..pages_per_zspage]);
+        self.pages[first..first + pages_per_zspage].copy_from_slice(&new.pages[..pages_per_zspage]);
         self.zspages[zspage as usize] = Zspage {
             in_use: 0,
             free_head: 0,
@@ -232,9 +290,13 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             previous: NO_ZSPAGE,
             next: NO_ZSPAGE,
         };
-        self.thread_free_list(core.backend(), zspage);
+        if self.owners_outside() {
+            let objects = self.geometry.objects_per_zspage;
+            let first = zspage as usize * objects;
+            self.owners[first..first + objects].fill(NO_OWNER);
+        }
         self.live_zspages += 1;
-        Ok(zspage)
+        zspage
     }
 
     /// A record for a new zspage: a dead one, or a new one at the end.
@@ -262,33 +324,6 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
             self.owners.resize(self.owners.len() + objects, NO_OWNER);
         }
         zspage
-    }
-
-    /// Write "next free" links into every object: 0 -> 1 -> ... -> last.
-    fn thread_free_list<B: Backend<Page = P>>(&mut self, backend: &B, zspage: u32) {
-        let objects = self.geometry.objects_per_zspage;
-        let size = self.geometry.size;
-        let mut object = 0;
-        for page_index in 0..self.geometry.pages_per_zspage {
-            let page_end = (page_index + 1) * PAGE_SIZE;
-            // SAFETY: the page belongs to this live zspage and the caller
-            // holds the class lock inside an atomic section; the guard is
-            // dropped at the end of the iteration, before the next map.
-            let mapped = unsafe { MappedPage::new(backend, self.page(zspage, page_index)) };
-            while object < objects && object * size < page_end {
-                let next = if object + 1 < objects {
-                    (object + 1) as u16
-                } else {
-                    NO_OBJECT
-                };
-                mapped.write_word(object * size % PAGE_SIZE, free_word(next));
-                object += 1;
-            }
-        }
-        if self.owners_outside() {
-            let first = zspage as usize * objects;
-            self.owners[first..first + objects].fill(NO_OWNER);
-        }
     }
 
     /// Give the pages of an empty, unlinked zspage back.
