@@ -11,7 +11,7 @@
 //! - `mem_used_total`: pool pages × 4096 — what the allocator really holds, waste included;
 //! - `mem_limit`, `mem_used_max`: the limit (0: none) and the high-water mark of `mem_used_total`;
 //! - `same_pages`, `huge_pages`: how many pages are same-filled / stored uncompressed;
-//! - `pages_compacted`: pages freed by compaction so far.
+//! - `pages_compacted`: pages freed by compaction so far, asked for or automatic (the pool's count, as Linux's `zs_pool_stats`).
 //!
 //! The ratio students look at first: `orig_data_size / mem_used_total` (the
 //! compression ratio the machine really gets) and the allocator's efficiency

@@ -38,9 +38,10 @@
 //!
 //! The policy is on by default for the packed layout and off for Linux's
 //! configurations, which stay comparable to Linux
-//! ([`crate::Pool::set_auto_compaction`] switches it). It only ever calls
-//! the layout's step, so a layout without steps (Linux's today, or your
-//! own) is never compacted by it. Its figures are in [`AutoCompactionStats`].
+//! ([`crate::Pool::set_auto_compaction`] switches it; both layouts compact
+//! in steps). It only ever calls the layout's step, so a layout of your
+//! own without steps is never compacted by it. Its figures are in
+//! [`AutoCompactionStats`].
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

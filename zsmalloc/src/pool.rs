@@ -280,6 +280,12 @@ impl<B: Backend> Pool<B> {
         step
     }
 
+    /// Pages compaction gave back since the pool was created, explicit and
+    /// automatic (`zs_pool_stats.pages_compacted`).
+    pub fn pages_compacted(&self) -> usize {
+        self.pages_compacted.load(Ordering::Relaxed)
+    }
+
     /// Pages that compaction could free now (what Linux's shrinker counts):
     /// exact for Linux's layout, an upper bound for the packed layout.
     pub fn pages_compactable(&self) -> usize {

@@ -188,6 +188,34 @@ fn linux_configurations_are_not_compacted_automatically() {
 }
 
 #[test]
+fn linux_configurations_compact_automatically_when_switched_on() {
+    for chain in [4, 8] {
+        let manual =
+            Pool::with_config("linux", HighmemBackend::new(), Config::linux(chain)).unwrap();
+        let manual_live = fill_and_churn(&manual, true);
+        let automatic =
+            Pool::with_config("linux", HighmemBackend::new(), Config::linux(chain)).unwrap();
+        automatic.set_auto_compaction(true);
+        let live = fill_and_churn(&automatic, true);
+        automatic.check().unwrap();
+        let figures = automatic.auto_compaction();
+        println!(
+            "linux chain {chain} after churn: {} pages without, {} with automatic compaction ({} steps)",
+            manual.total_pages(),
+            automatic.total_pages(),
+            figures.steps
+        );
+        assert!(figures.steps > 0 && figures.pages_freed > 0, "{figures:?}");
+        assert!(automatic.total_pages() < manual.total_pages());
+        assert_eq!(automatic.pages_compacted(), figures.pages_freed);
+        free_all(automatic, live);
+        for (handle, _) in manual_live {
+            manual.free(handle);
+        }
+    }
+}
+
+#[test]
 fn automatic_compaction_is_switched_at_run_time() {
     let pool = Pool::with_config("switch", HighmemBackend::new(), Config::packed()).unwrap();
     assert!(pool.auto_compaction().enabled);

@@ -60,11 +60,12 @@ pub use stats::ClassStats;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backend::{Backend, OutOfPages};
 use crate::check::InvariantError;
 use crate::handle_table::Entry;
-use crate::layout::{Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
+use crate::layout::{CompactStep, Layout, ObjectView, PoolCore, PoolVisitor, ZspageView};
 use crate::pages::{ObjectPages, PayloadBuffer};
 use crate::stats::{LayoutDetail, LayoutStats};
 use crate::sync::SpinLock;
@@ -102,21 +103,25 @@ impl Location {
 pub struct LinuxLayout<P> {
     size_classes: SizeClassTable,
     classes: Box<[SpinLock<ClassState<P>>]>,
+    /// The class automatic compaction's next step starts with.
+    step_class: AtomicUsize,
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> LinuxLayout<P> {
     /// The layout for `config` (assumed validated).
     pub fn new(config: LinuxConfig) -> Self {
         let size_classes = SizeClassTable::new(&config);
-        let classes = size_classes
+        let classes: Box<[SpinLock<ClassState<P>>]> = size_classes
             .classes()
             .iter()
             .enumerate()
             .map(|(class, geometry)| SpinLock::new(ClassState::new(class as u16, *geometry)))
             .collect();
+        let step_class = AtomicUsize::new(classes.len() - 1);
         LinuxLayout {
             size_classes,
             classes,
+            step_class,
         }
     }
 
@@ -259,6 +264,34 @@ unsafe impl<B: Backend> Layout<B> for LinuxLayout<B::Page> {
             }
         }
         pages_freed
+    }
+
+    /// For automatic compaction: class steps, going down from the class
+    /// where the last call stopped, until `max_bytes` of payload moved or
+    /// every class said it has nothing to gain (then `done`). A call with
+    /// nothing to do takes one short section per class.
+    fn compact_step(&self, core: &PoolCore<B>, max_bytes: usize) -> CompactStep {
+        let classes = self.classes.len();
+        let mut step = CompactStep::default();
+        let mut finished_in_a_row = 0;
+        while finished_in_a_row < classes {
+            if step.bytes_moved >= max_bytes {
+                return step;
+            }
+            let class = self.step_class.load(Ordering::Relaxed) % classes;
+            let class_step = self.compact_class_step(core, class);
+            step.bytes_moved += class_step.bytes_copied;
+            step.pages_freed += class_step.pages_freed;
+            if class_step.finished {
+                finished_in_a_row += 1;
+                self.step_class
+                    .store((class + classes - 1) % classes, Ordering::Relaxed);
+            } else {
+                finished_in_a_row = 0;
+            }
+        }
+        step.done = true;
+        step
     }
 
     /// Exact, as Linux's `zs_can_compact`, summed over the classes.
