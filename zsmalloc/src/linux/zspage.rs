@@ -345,6 +345,14 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
         record.next = self.dead_head;
         self.dead_head = zspage;
         self.live_zspages -= 1;
+        if self.live_zspages == 0 {
+            // An empty class keeps no records for its largest moment.
+            debug_assert!(self.group_heads.iter().all(|&head| head == NO_ZSPAGE));
+            self.zspages = Vec::new();
+            self.pages = Vec::new();
+            self.owners = Vec::new();
+            self.dead_head = NO_ZSPAGE;
+        }
     }
 
     /// Give back every page (pool teardown).
