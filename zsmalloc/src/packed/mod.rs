@@ -58,6 +58,29 @@
 //! ```text
 //!   40 bits: index in its zspage's live list (12) | zspage (15) | offset / spacing (13)
 //! ```
+//!
+//! ## Its metadata, byte by byte
+//!
+//! Everything the layout keeps outside the data pages, on the heap (the
+//! pool reports it as `metadata_bytes`):
+//!
+//! ```text
+//!   per object       handle-table entry (the pool's)    8 B   the location above
+//!                    reverse-map slot                   4 B   owner entry, in `live`
+//!   per listed hole  hole entry                        16 B   zspage, generation, offset, length
+//!   per zspage       record                            88 B   counters, generation, pins
+//!                    page vector                    8 B/page
+//!   per layout       hole-list heads (one per class), compaction's lists
+//! ```
+//!
+//! What each choice bought, on the project corpus after the fill (4,161
+//! objects; the README's "Metadata: every byte counted" has the table): the
+//! offset kept only in the entry's location halves the reverse map (26.7
+//! → 21.7 bytes per object); vectors that grow by a quarter and give back
+//! room when three quarters empty, 1 KiB handle-table chunks, and dead
+//! zspages that give back their records and page vectors bring it to 19.5.
+//! Leftovers under 64 bytes are not listed as holes, so that churn does not
+//! fill the lists with holes nothing takes.
 
 pub mod check;
 pub mod compact;
