@@ -31,7 +31,7 @@ impl Random {
 
 fn objects() -> usize {
     if cfg!(miri) {
-        80
+        40
     } else {
         3000
     }
