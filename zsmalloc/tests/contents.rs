@@ -321,29 +321,8 @@ fn stats_table_is_readable() {
             .sum::<usize>()
     );
     assert!(stats.metadata_bytes > 0);
-    let pool_bytes = stats.total_pages * PAGE_SIZE;
-    assert_eq!(
-        stats.efficiency(),
-        stats.payload_bytes as f64 / pool_bytes as f64
-    );
-    assert_eq!(
-        stats.efficiency_with_metadata(),
-        stats.payload_bytes as f64 / (pool_bytes + stats.metadata_bytes) as f64
-    );
-    assert!(stats.efficiency_with_metadata() < stats.efficiency());
-    assert_eq!(
-        stats.metadata_per_object(),
-        stats.metadata_bytes as f64 / 100.0
-    );
     let table = stats.to_string();
     assert!(table.contains("obj_allocated") && table.contains("pages_per_zspage"));
-    let summary = format!(
-        "metadata {:.1} bytes per object; efficiency {:.3}, counting metadata {:.3}",
-        stats.metadata_per_object(),
-        stats.efficiency(),
-        stats.efficiency_with_metadata()
-    );
-    assert!(table.contains(&summary), "{table}");
     assert!(table.lines().count() > 3, "{table}");
     for handle in handles {
         pool.free(handle);

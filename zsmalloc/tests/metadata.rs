@@ -3,7 +3,7 @@
 //! longer need, and churn does not make it creep up.
 
 use zsmalloc::testing::HighmemBackend;
-use zsmalloc::{Config, Handle, Pool};
+use zsmalloc::{Config, Handle, Pool, PAGE_SIZE};
 
 /// A small deterministic generator (xorshift).
 struct Random(u64);
@@ -104,6 +104,43 @@ fn churn_does_not_make_metadata_creep_up() {
             "{name}: metadata after each round of churn: {after_round:?}"
         );
         for handle in live {
+            pool.free(handle);
+        }
+    }
+}
+
+#[test]
+fn the_summary_figures_follow_from_the_counts() {
+    for (name, config) in configurations() {
+        let pool = Pool::with_config(name, HighmemBackend::new(), config).unwrap();
+        let mut random = Random(5);
+        let handles: Vec<Handle> = (0..100)
+            .map(|_| pool.malloc(random.size()).unwrap())
+            .collect();
+        let stats = pool.stats();
+        let pool_bytes = stats.total_pages * PAGE_SIZE;
+        assert_eq!(
+            stats.efficiency(),
+            stats.payload_bytes as f64 / pool_bytes as f64
+        );
+        assert_eq!(
+            stats.efficiency_with_metadata(),
+            stats.payload_bytes as f64 / (pool_bytes + stats.metadata_bytes) as f64
+        );
+        assert!(stats.efficiency_with_metadata() < stats.efficiency());
+        assert_eq!(
+            stats.metadata_per_object(),
+            stats.metadata_bytes as f64 / 100.0
+        );
+        let table = stats.to_string();
+        let summary = format!(
+            "metadata {:.1} bytes per object; efficiency {:.3}, counting metadata {:.3}",
+            stats.metadata_per_object(),
+            stats.efficiency(),
+            stats.efficiency_with_metadata()
+        );
+        assert!(table.contains(&summary), "{name}: {table}");
+        for handle in handles {
             pool.free(handle);
         }
     }
