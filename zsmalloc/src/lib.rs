@@ -165,7 +165,7 @@
 //! [`Pool::new`] and of the demo, changes two things:
 //!
 //! * **one shared tail instead of one per class**: objects of every size
-//!   are appended end to end (rounded to 16 bytes, no header: the owners
+//!   are appended end to end (rounded to 8 bytes, no header: the owners
 //!   are kept in metadata) to one *open* zspage of up to 16 pages, whose
 //!   pages are allocated one at a time as it fills;
 //! * **size classes become free lists of holes**: a freed object leaves a

@@ -139,8 +139,9 @@ fn holes_are_reused_by_nearby_sizes() {
     let after = pool.malloc(1000).unwrap();
     let pages = pool.total_pages();
     pool.free(freed);
-    // 1000 rounds to 1008; a 900-byte request (912) is 6 classes smaller:
-    // it takes the hole instead of growing the pool.
+    // The hole is 1000 bytes (objects round up to 8); a 900-byte request
+    // (904) is 5 classes smaller: it takes the hole instead of growing the
+    // pool.
     let reused = pool.malloc(900).unwrap();
     assert_eq!(pool.total_pages(), pages);
     let stats = pool.stats().packed().unwrap().clone();

@@ -88,7 +88,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                     "entry {} points elsewhere",
                     owner_index
                 );
-                let offset = location.unit as usize * self.spacing;
+                let offset = location.offset();
                 let length = core.object_size(owner);
                 payload += length;
                 let extent = self.extent(length);

@@ -270,15 +270,13 @@ fn snapshot<B: Backend>(
         }
         // The reverse map keeps owners only: offsets come from their
         // entries' locations.
-        let spacing = state.spacing;
         plan.extend(
             state.zspages[zspage as usize]
                 .live
                 .iter()
                 .map(|&owner| LiveObject {
-                    offset: (Location::decode(core.location(Entry::from_index(owner))).unit
-                        as usize
-                        * spacing) as u32,
+                    offset: Location::decode(core.location(Entry::from_index(owner))).offset()
+                        as u32,
                     owner,
                 }),
         );

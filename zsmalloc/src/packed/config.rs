@@ -1,8 +1,9 @@
 //! The knobs of the packed layout.
 //!
 //! ```text
-//!   class_spacing         objects are rounded up to it; holes are listed by
-//!                         size classes this far apart (16 B; must divide 4096)
+//!   class_spacing         holes are listed by size classes this far apart
+//!                         (16 B; must divide 4096); objects themselves are
+//!                         rounded up to 8 B whatever the spacing
 //!   min_object_size       the smallest extent an object takes (16 B)
 //!   max_pages_per_zspage  a zspage's capacity, its pages allocated one at a
 //!                         time as it fills (16 pages)
@@ -19,7 +20,7 @@ pub const MAX_REUSE_WINDOW: usize = 64;
 /// The geometry of the packed layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PackedConfig {
-    /// Rounding unit of object sizes, and distance between hole classes.
+    /// Distance between hole classes (objects are rounded up to 8 bytes).
     pub class_spacing: usize,
     /// Smallest extent an object occupies.
     pub min_object_size: usize,
@@ -32,7 +33,7 @@ pub struct PackedConfig {
 
 impl PackedConfig {
     /// The configuration the project measures and the demo uses:
-    /// 16-byte rounding, 16-byte minimum objects, zspages of up to 16 lazily
+    /// hole classes 16 bytes apart, 16-byte minimum objects, zspages of up to 16 lazily
     /// allocated pages, holes reused by requests up to 8 classes (128
     /// bytes) smaller.
     pub const DEFAULT: PackedConfig = PackedConfig {

@@ -124,7 +124,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         let record = &self.zspages[zspage as usize];
         let live = location.zspage == zspage
             && record.live.get(location.index as usize) == Some(&object.owner)
-            && location.unit as usize * self.spacing == object.offset as usize;
+            && location.offset() == object.offset as usize;
         live.then_some(location)
     }
 

@@ -94,9 +94,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     /// of `exclude`. Stale entries met on the way are dropped.
     pub(crate) fn take_hole(&mut self, length: usize, exclude: u32) -> Option<Hole> {
         let last = self.holes.len() - 1;
-        // The first class all of whose holes fit: with a minimum size that
-        // is not a multiple of the spacing, the class of `length` itself
-        // also holds shorter holes.
+        // The first class all of whose holes fit: the class of `length`
+        // itself also holds shorter holes, unless `length` is exactly its
+        // lower bound.
         let from = (length - self.min_object).div_ceil(self.spacing).min(last);
         let to = (from + self.reuse_window).min(last);
         loop {

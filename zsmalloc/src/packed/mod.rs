@@ -43,7 +43,7 @@
 //!   the pages held) are computed when needed, by statistics, rather than
 //!   kept in lists, so `malloc` and `free` never relink anything.
 //! * **No headers, no huge objects**: owners are kept out of band, so an
-//!   object is only its payload rounded to 16 bytes; `huge_class_size()`
+//!   object is only its payload rounded to 8 bytes; `huge_class_size()`
 //!   is `PAGE_SIZE`, and a 4096-byte object is packed like the others.
 //! * **Compaction may allocate** (moved objects may go to the open
 //!   zspage), but in steps that give back a source's tail pages before
@@ -56,7 +56,7 @@
 //! The location an object's handle-table entry records:
 //!
 //! ```text
-//!   40 bits: index in its zspage's live list (12) | zspage (15) | offset / spacing (13)
+//!   40 bits: index in its zspage's live list (12) | zspage (15) | offset / 8 (13)
 //! ```
 //!
 //! ## Its metadata, byte by byte
@@ -112,9 +112,15 @@ pub(crate) struct Location {
     pub index: u16,
     /// Its zspage.
     pub zspage: u32,
-    /// Its byte offset in the zspage, in units of the class spacing.
+    /// Its byte offset in the zspage, in granules ([`GRANULE`]).
     pub unit: u16,
 }
+
+/// Objects are placed on 8-byte boundaries, their extents rounded up to
+/// it: 13 bits of a location reach every offset of a 16-page zspage. (The
+/// class spacing only sizes the hole lists: rounding objects to 16 bytes
+/// instead would waste 4 more bytes per object on average.)
+pub(crate) const GRANULE: usize = 8;
 
 impl Location {
     /// The word the handle-table entry stores (below `1 << LOCATION_BITS`).
@@ -124,6 +130,22 @@ impl Location {
             "location {self:?} does not fit in 40 bits"
         );
         (self.index as u64) << 28 | (self.zspage as u64) << 13 | self.unit as u64
+    }
+
+    /// The location of the object at byte `offset` (a multiple of
+    /// [`GRANULE`]) of `zspage`, `index` in its live list.
+    pub(crate) fn at(zspage: u32, index: usize, offset: usize) -> Location {
+        debug_assert!(offset.is_multiple_of(GRANULE));
+        Location {
+            index: index as u16,
+            zspage,
+            unit: (offset / GRANULE) as u16,
+        }
+    }
+
+    /// Byte offset of the object in its zspage.
+    pub(crate) fn offset(self) -> usize {
+        self.unit as usize * GRANULE
     }
 
     /// The location a word stores.
@@ -261,8 +283,7 @@ unsafe impl<B: Backend> Layout<B> for PackedLayout<B::Page> {
                     let length = core.object_size(entry);
                     ObjectView {
                         entry,
-                        offset: Location::decode(core.location(entry)).unit as usize
-                            * state.spacing,
+                        offset: Location::decode(core.location(entry)).offset(),
                         size: state.extent(length),
                         length,
                     }

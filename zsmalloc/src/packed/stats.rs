@@ -35,7 +35,7 @@ pub struct PackedStats {
     /// Valid holes per size class: (smallest hole size of the class, holes,
     /// bytes), only classes that have holes.
     pub holes_by_class: Vec<(usize, usize, usize)>,
-    /// Bytes occupied by live objects (rounded to the class spacing).
+    /// Bytes occupied by live objects (rounded up to 8 bytes).
     pub live_bytes: usize,
     /// Bytes in holes.
     pub hole_bytes: usize,

@@ -10,7 +10,7 @@
 //!   +------+---------+----+-----+  +---+-------+----+------+  +-----+.....+   allocated  .
 //!   0                                                               ^                      ^
 //!                                                      end (fill pointer)       capacity
-//!   objects of any size, rounded up to 16 B, end to end; o3 spans pages 0 and 1
+//!   objects of any size, rounded up to 8 B, end to end; o3 spans pages 0 and 1
 //! ```
 //!
 //! * **Placement** (`place`): a hole that fits ([`super::holes`]), else
@@ -26,7 +26,7 @@
 //! ```text
 //!   zspage 7: live = [ e12, e40, e3 ]        4 bytes per object
 //!                       │
-//!   handle-table entry e12: location = (zspage 7, index 0, offset in 16 B units)
+//!   handle-table entry e12: location = (zspage 7, index 0, offset in 8 B units)
 //! ```
 //! * **Freeing** the last object of a zspage gives all its pages back at once.
 //!   An object freed from a zspage that compaction is draining
@@ -37,7 +37,7 @@ use alloc::vec::Vec;
 use super::compact::{Compaction, RESERVE_PAGES};
 use super::config::PackedConfig;
 use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole};
-use super::Location;
+use super::{Location, GRANULE};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::fullness::fullness_group;
 use crate::handle_table::Entry;
@@ -88,7 +88,7 @@ impl<P> PackedZspage<P> {
 
 /// The whole state of the packed layout, behind its one lock.
 pub(crate) struct PackedState<P> {
-    /// Rounding unit (the class spacing) and smallest extent.
+    /// Distance between hole classes, and the smallest extent.
     pub spacing: usize,
     pub min_object: usize,
     /// Capacity of a zspage in bytes.
@@ -157,7 +157,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 
     /// Bytes an object of `length` payload bytes occupies.
     pub(crate) fn extent(&self, length: usize) -> usize {
-        length.max(self.min_object).next_multiple_of(self.spacing)
+        length.max(self.min_object).next_multiple_of(GRANULE)
     }
 
     /// Where byte `offset` of `zspage` lives.
@@ -170,7 +170,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 
     /// Byte offset of the object at `location` in its zspage.
     pub(crate) fn offset_of(&self, location: Location) -> usize {
-        location.unit as usize * self.spacing
+        location.offset()
     }
 
     /// Where the first `length` bytes of the object at `location` are.
@@ -374,11 +374,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.live_bytes += length;
         self.objects += 1;
         self.live_bytes += length;
-        Location {
-            index: index as u16,
-            zspage,
-            unit: (offset / self.spacing) as u16,
-        }
+        Location::at(zspage, index, offset)
     }
 
     /// Forget the live object at `location` (swap-remove, fixing the
@@ -404,7 +400,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         }
         self.objects -= 1;
         self.live_bytes -= length;
-        location.unit as usize * self.spacing
+        location.offset()
     }
 
     /// Allocate an object of `length` bytes for `owner`. Returns its location.
