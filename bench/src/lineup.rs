@@ -51,8 +51,8 @@ pub fn zsmalloc_configurations() -> Vec<(&'static str, Config)> {
 
 /// Variants that each change one design choice, to show what it buys
 /// (parts 1 and 2 only): Linux's layout with the handle kept out of the
-/// object, and our packed layout with shorter zspages or no hole reuse
-/// across classes.
+/// object, and our packed layout with shorter zspages, no hole reuse
+/// across classes, or hole classes twice as far apart.
 pub fn design_variants() -> Vec<(&'static str, Config)> {
     let linux_out_of_band = Config::Linux(LinuxConfig {
         handle_placement: HandlePlacement::OutOfBand,
@@ -72,6 +72,13 @@ pub fn design_variants() -> Vec<(&'static str, Config)> {
         ("packed, 8-page zspages", packed(8, 8)),
         ("packed, reuse window 0", packed(16, 0)),
         ("packed, reuse window 2", packed(16, 2)),
+        (
+            "packed, 16 B hole classes",
+            Config::Packed(PackedConfig {
+                class_spacing: 16,
+                ..PackedConfig::DEFAULT
+            }),
+        ),
         ("packed (16 pages, w 8)", Config::packed()),
     ]
 }

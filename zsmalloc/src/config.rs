@@ -46,10 +46,6 @@ pub enum ConfigError {
     /// The packed layout's reuse window must be at most
     /// [`crate::packed::MAX_REUSE_WINDOW`] classes.
     ReuseWindow,
-    /// The packed layout's class spacing must divide `PAGE_SIZE` (8, 16,
-    /// 32, ..., 4096): objects are rounded up to it, and a page-sized
-    /// object must still fit in a zspage of one page.
-    PackedSpacing,
 }
 
 impl fmt::Display for ConfigError {
@@ -63,9 +59,6 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::ChainLength => "pages per zspage must be in 1..=16",
             ConfigError::ReuseWindow => "the packed layout's reuse window is at most 64 classes",
-            ConfigError::PackedSpacing => {
-                "the packed layout's class spacing must divide PAGE_SIZE (8, 16, 32, ..., 4096)"
-            }
         };
         formatter.write_str(text)
     }

@@ -9,8 +9,8 @@ use proptest::test_runner::Config as RunnerConfig;
 use zsmalloc::linux::CompactLimits;
 use zsmalloc::testing::{fill_pattern, FaultPlan, FaultyBackend, HighmemBackend};
 use zsmalloc::{
-    AllocError, Backend, Config, ConfigError, Handle, HandlePlacement, LinuxConfig, PackedConfig,
-    Pool, ReadOnly, ReadWrite, WriteOnly, PAGE_SIZE,
+    AllocError, Backend, Config, Handle, HandlePlacement, LinuxConfig, PackedConfig, Pool,
+    ReadOnly, ReadWrite, WriteOnly, PAGE_SIZE,
 };
 
 #[derive(Debug, Clone)]
@@ -330,19 +330,25 @@ fn every_nth_page_failing_loses_nothing_packed() {
 }
 
 #[test]
-fn packed_spacing_that_does_not_divide_a_page_is_refused() {
-    // With spacing 48, a 4096-byte object would take 4128 bytes: more than
-    // a zspage of one page holds.
+fn packed_spacing_that_does_not_divide_a_page_works() {
+    // Spacing 48 only sizes the hole lists: objects round up to 8 bytes,
+    // so a 4096-byte object still fits in a zspage of one page.
     let config = Config::Packed(PackedConfig {
         class_spacing: 48,
         min_object_size: 16,
         max_pages_per_zspage: 1,
         reuse_window: 8,
     });
-    assert_eq!(config.validate(), Err(ConfigError::PackedSpacing));
-    let error = Pool::with_config("spacing 48", HighmemBackend::new(), config).unwrap_err();
-    assert_eq!(error, ConfigError::PackedSpacing);
-    assert!(error.to_string().contains("divide PAGE_SIZE"));
+    assert_eq!(config.validate(), Ok(()));
+    let backend = HighmemBackend::new();
+    let pool = Pool::with_config("spacing 48", &backend, config).unwrap();
+    let mut operations = vec![Operation::Malloc(4096), Operation::Malloc(4000)];
+    operations.extend([
+        Operation::Free(0),
+        Operation::Malloc(4090),
+        Operation::Free(1),
+    ]);
+    run(&pool, || backend.counters().live_pages, &operations);
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //!   class_spacing         holes are listed by size classes this far apart
-//!                         (16 B; must divide 4096); objects themselves are
-//!                         rounded up to 8 B whatever the spacing
+//!                         (8 B); objects are rounded up to 8 B whatever the
+//!                         spacing
 //!   min_object_size       the smallest extent an object takes (16 B)
 //!   max_pages_per_zspage  a zspage's capacity, its pages allocated one at a
 //!                         time as it fills (16 pages)
@@ -11,7 +11,6 @@
 //!                         take a hole from (8)
 //! ```
 
-use crate::backend::PAGE_SIZE;
 use crate::config::{validate_geometry, ConfigError};
 
 /// The largest reuse window accepted.
@@ -33,11 +32,11 @@ pub struct PackedConfig {
 
 impl PackedConfig {
     /// The configuration the project measures and the demo uses:
-    /// hole classes 16 bytes apart, 16-byte minimum objects, zspages of up to 16 lazily
-    /// allocated pages, holes reused by requests up to 8 classes (128
-    /// bytes) smaller.
+    /// hole classes 8 bytes apart, 16-byte minimum objects, zspages of up
+    /// to 16 lazily allocated pages, holes reused by requests up to 8
+    /// classes (64 bytes) smaller.
     pub const DEFAULT: PackedConfig = PackedConfig {
-        class_spacing: 16,
+        class_spacing: 8,
         min_object_size: 16,
         max_pages_per_zspage: 16,
         reuse_window: 8,
@@ -50,9 +49,6 @@ impl PackedConfig {
             self.min_object_size,
             self.max_pages_per_zspage,
         )?;
-        if !PAGE_SIZE.is_multiple_of(self.class_spacing) {
-            return Err(ConfigError::PackedSpacing);
-        }
         if self.reuse_window > MAX_REUSE_WINDOW {
             return Err(ConfigError::ReuseWindow);
         }
