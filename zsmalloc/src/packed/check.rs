@@ -188,7 +188,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             stale,
             self.stale_holes
         );
-        let listed: usize = self.holes.iter().map(Vec::len).sum();
+        let listed: usize = self.holes.iter().map(|list| list.len()).sum();
         ensure!(
             listed == self.listed_holes,
             "{} hole entries counted as {}",

@@ -12,9 +12,10 @@
 use alloc::vec::Vec;
 use core::fmt;
 use core::mem::size_of;
+use thin_vec::ThinVec;
 
 use super::compact::LiveObject;
-use super::holes::Hole;
+use super::holes::{Hole, List};
 use super::zspage::{PackedState, PackedZspage};
 use crate::backend::Backend;
 use crate::fullness::{group_label, FULLNESS_GROUPS};
@@ -94,7 +95,7 @@ pub(crate) fn read_stats<B: Backend>(
             size_of::<PackedState<B::Page>>()
                 + state.zspages.capacity() * size_of::<PackedZspage<B::Page>>()
                 + state.dead.capacity() * size_of::<u32>()
-                + state.holes.capacity() * size_of::<Vec<Hole>>()
+                + state.holes.capacity() * size_of::<ThinVec<Hole>>()
                 + state.non_empty.capacity() * size_of::<u64>()
                 + state.reserve.capacity() * size_of::<B::Page>()
                 + state.compaction.candidates.capacity() * size_of::<(u32, u32)>()
@@ -107,8 +108,7 @@ pub(crate) fn read_stats<B: Backend>(
         with_state(state, core, |state| {
             let end = (first + STATS_BATCH).min(state.zspages.len());
             for record in state.zspages.get(first..end).unwrap_or(&[]) {
-                metadata += record.pages.capacity() * size_of::<B::Page>()
-                    + record.live.capacity() * size_of::<u32>();
+                metadata += record.pages.heap_bytes() + record.live.heap_bytes();
                 if record.alive {
                     used += record.end;
                     zspages_by_fullness[record.group()] += 1;
@@ -126,7 +126,7 @@ pub(crate) fn read_stats<B: Backend>(
             let more = with_state(state, core, |state| {
                 let list = &state.holes[class];
                 if next == 0 {
-                    metadata += list.capacity() * size_of::<Hole>();
+                    metadata += list.heap_bytes();
                     size = state.class_size(class);
                 }
                 let end = (next + STATS_BATCH).min(list.len());

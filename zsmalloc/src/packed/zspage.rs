@@ -33,6 +33,7 @@
 //!   ([`super::drain`]) leaves no hole: nothing new may land there.
 
 use alloc::vec::Vec;
+use thin_vec::ThinVec;
 
 use super::compact::{Compaction, RESERVE_PAGES};
 use super::config::PackedConfig;
@@ -55,12 +56,12 @@ pub(crate) const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone)]
 pub(crate) struct PackedZspage<P> {
     /// The pages allocated so far: exactly those touched by `[0, end)`.
-    pub pages: Vec<P>,
+    pub pages: ThinVec<P>,
     /// Fill pointer: bytes at or past it were never used.
     pub end: usize,
     /// The reverse map: the owner entry (index) of each live object, in no
     /// particular order; an object's offset is in its entry's location.
-    pub live: Vec<u32>,
+    pub live: ThinVec<u32>,
     /// Sum of the rounded lengths of the live objects.
     pub live_bytes: usize,
     /// Valid hole entries of this zspage, and their bytes.
@@ -100,7 +101,7 @@ pub(crate) struct PackedState<P> {
     /// The zspage new objects are appended to, or `NONE`.
     pub open: u32,
     /// One free list of holes per size class, and a bitmap of non-empty ones.
-    pub holes: Vec<Vec<Hole>>,
+    pub holes: Vec<ThinVec<Hole>>,
     pub non_empty: Vec<u64>,
     /// Entries on all hole lists, and those of them whose zspage died
     /// (dropped lazily).
@@ -138,7 +139,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             zspages: Vec::new(),
             dead: Vec::new(),
             open: NONE,
-            holes: (0..classes).map(|_| Vec::new()).collect(),
+            holes: (0..classes).map(|_| ThinVec::new()).collect(),
             non_empty: alloc::vec![0; classes.div_ceil(64)],
             listed_holes: 0,
             stale_holes: 0,
@@ -196,9 +197,9 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         assert!(zspage < NONE, "zspage table full");
         grow_by_a_quarter(&mut self.zspages);
         self.zspages.push(PackedZspage {
-            pages: Vec::new(),
+            pages: ThinVec::new(),
             end: 0,
-            live: Vec::new(),
+            live: ThinVec::new(),
             live_bytes: 0,
             holes: 0,
             hole_bytes: 0,
@@ -231,7 +232,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.live_bytes = 0;
         record.alive = false;
         record.draining = false;
-        record.live = Vec::new();
+        record.live = ThinVec::new();
         self.dead.push(zspage);
         self.live_zspages -= 1;
         self.pages -= freed;
@@ -312,7 +313,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         }
         let added = needed - held;
         let record = &mut self.zspages[self.open as usize];
-        record.pages.extend(new_pages.iter().flatten());
+        record.pages.extend(new_pages.iter().flatten().copied());
         record.end = start + length;
         self.pages += added;
         Ok((self.open, start, added))
