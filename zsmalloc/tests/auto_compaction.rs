@@ -4,30 +4,8 @@
 //! pool that only drains alone, and it is off for Linux's configurations.
 
 use zsmalloc::auto_compaction::credit_cap;
-use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend, Xorshift};
 use zsmalloc::{Config, Handle, Pool, ReadOnly, WriteOnly, PAGE_SIZE};
-
-/// A small deterministic generator (xorshift), so the test needs no seed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Compressed-page-like sizes: mostly 500..3500 bytes, some tiny, some
-    /// almost a page.
-    fn size(&mut self) -> usize {
-        match self.next() % 10 {
-            0 => 1 + self.next() as usize % 200,
-            1 => 3500 + self.next() as usize % 597,
-            _ => 500 + self.next() as usize % 3000,
-        }
-    }
-}
 
 fn objects() -> usize {
     if cfg!(miri) {
@@ -70,11 +48,11 @@ fn fill_and_churn_with_peak(
     pool: &Pool<HighmemBackend>,
     writes: bool,
 ) -> (Vec<(Handle, u64)>, usize) {
-    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let mut random = Xorshift::new(0x9e37_79b9_7f4a_7c15);
     let mut live = Vec::new();
     let mut peak = 0;
     for _ in 0..objects() {
-        let (size, seed) = (random.size(), random.next());
+        let (size, seed) = (random.compressed_page_size(), random.next());
         live.push((store(pool, size, seed), seed));
         peak = peak.max(pool.total_pages());
     }
@@ -82,7 +60,7 @@ fn fill_and_churn_with_peak(
         let index = random.next() as usize % live.len();
         pool.free(live.swap_remove(index).0);
         if writes && round % 2 == 1 {
-            let (size, seed) = (random.size(), random.next());
+            let (size, seed) = (random.compressed_page_size(), random.next());
             live.push((store(pool, size, seed), seed));
             peak = peak.max(pool.total_pages());
         }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use zsmalloc::linux::CompactLimits;
-use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend, Xorshift};
 use zsmalloc::{
     Backend, Config, Handle, LinuxConfig, ObjectView, OutOfPages, Pool, PoolVisitor, ReadOnly,
     ZspageView, PAGE_SIZE,
@@ -207,27 +207,20 @@ fn linux(chain: usize, limits: CompactLimits) -> Config {
     })
 }
 
-/// xorshift64: the tests' pseudo-random numbers.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 /// Store `count` objects of mixed sizes (small ones, whose classes hold many
 /// objects, and large ones), then free two out of three: many sparse zspages.
 /// Returns the survivors with their pattern seeds.
 fn churned<B: Backend>(pool: &Pool<B>, count: usize) -> Vec<(u64, Handle)> {
-    let mut random = 0x2545_f491_4f6c_dd1d;
+    let mut random = Xorshift::new(0x2545_f491_4f6c_dd1d);
     let mut stored = Vec::new();
     for i in 0..count {
-        let size = match next(&mut random) % 4 {
+        let value = random.next();
+        let size = match value % 4 {
             // Under Miri, two classes only, so that a small pool has waste.
             _ if cfg!(miri) => [24, 1000][i % 2],
-            0 => 1 + (random >> 8) as usize % 100,
-            1 => 100 + (random >> 8) as usize % 900,
-            _ => 1 + (random >> 8) as usize % PAGE_SIZE,
+            0 => 1 + (value >> 8) as usize % 100,
+            1 => 100 + (value >> 8) as usize % 900,
+            _ => 1 + (value >> 8) as usize % PAGE_SIZE,
         };
         let handle = pool.malloc(size).unwrap();
         let mut data = vec![0; size];
@@ -237,7 +230,7 @@ fn churned<B: Backend>(pool: &Pool<B>, count: usize) -> Vec<(u64, Handle)> {
     }
     let mut kept = Vec::new();
     for (seed, handle) in stored {
-        if next(&mut random).is_multiple_of(3) {
+        if random.next().is_multiple_of(3) {
             kept.push((seed, handle));
         } else {
             pool.free(handle);
@@ -338,7 +331,7 @@ fn bounded_steps_end_where_unbounded_ones_do() {
 struct Interference {
     pool: Weak<Pool<Shared>>,
     live: Arc<Mutex<Vec<(u64, Handle)>>>,
-    random: u64,
+    random: Xorshift,
     next_seed: u64,
     /// Operations left to do; then it only checks the pool.
     operations: usize,
@@ -360,9 +353,9 @@ impl Interference {
         }
         self.operations -= 1;
         let mut live = self.live.lock().unwrap();
-        let choice = next(&mut self.random) % 4;
+        let choice = self.random.next() % 4;
         if live.is_empty() || choice == 0 {
-            let size = 1 + (next(&mut self.random) % 1500) as usize;
+            let size = 1 + (self.random.next() % 1500) as usize;
             let handle = pool.malloc(size).unwrap();
             let mut data = vec![0; size];
             fill_pattern(self.next_seed, &mut data);
@@ -371,7 +364,7 @@ impl Interference {
             self.next_seed += 1;
             return;
         }
-        let index = (next(&mut self.random) % live.len() as u64) as usize;
+        let index = (self.random.next() % live.len() as u64) as usize;
         match choice {
             1 => {
                 let (_, handle) = live.swap_remove(index);
@@ -418,7 +411,7 @@ fn operations_between_compaction_steps_keep_the_pool_consistent() {
         let mut interference = Interference {
             pool: Arc::downgrade(&pool),
             live: Arc::clone(&live),
-            random: 0x9e37_79b9_7f4a_7c15 ^ chain as u64,
+            random: Xorshift::new(0x9e37_79b9_7f4a_7c15 ^ chain as u64),
             next_seed: 1 << 32,
             operations: if cfg!(miri) { 10 } else { 1000 },
             calls: Arc::clone(&calls),

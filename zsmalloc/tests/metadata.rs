@@ -2,23 +2,12 @@
 //! it grows with the objects stored and gives back what freed objects no
 //! longer need, and churn does not make it creep up.
 
-use zsmalloc::testing::HighmemBackend;
+use zsmalloc::testing::{HighmemBackend, Xorshift};
 use zsmalloc::{Config, Handle, Pool, PAGE_SIZE};
 
-/// A small deterministic generator (xorshift).
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn size(&mut self) -> usize {
-        200 + self.next() as usize % 3500
-    }
+/// Object sizes of the metadata tests: 200..3700 bytes.
+fn size(random: &mut Xorshift) -> usize {
+    200 + random.below(3500)
 }
 
 fn objects() -> usize {
@@ -47,9 +36,9 @@ fn metadata_grows_with_the_objects_and_counts_every_handle_entry() {
         let pool = Pool::with_config(name, HighmemBackend::new(), config).unwrap();
         let empty = metadata(&pool);
         assert!(empty > 0, "{name}: the pool itself is metadata");
-        let mut random = Random(11);
+        let mut random = Xorshift::new(11);
         let handles: Vec<Handle> = (0..objects())
-            .map(|_| pool.malloc(random.size()).unwrap())
+            .map(|_| pool.malloc(size(&mut random)).unwrap())
             .collect();
         let full = metadata(&pool);
         // Every object has an 8-byte handle-table entry at least.
@@ -79,9 +68,9 @@ fn churn_does_not_make_metadata_creep_up() {
     for (name, config) in configurations() {
         let pool = Pool::with_config(name, HighmemBackend::new(), config).unwrap();
         pool.set_auto_compaction(false);
-        let mut random = Random(23);
+        let mut random = Xorshift::new(23);
         let mut live: Vec<Handle> = (0..objects())
-            .map(|_| pool.malloc(random.size()).unwrap())
+            .map(|_| pool.malloc(size(&mut random)).unwrap())
             .collect();
         let mut after_round = Vec::new();
         for _ in 0..6 {
@@ -91,7 +80,7 @@ fn churn_does_not_make_metadata_creep_up() {
                 pool.free(live.swap_remove(index));
             }
             for _ in 0..objects() / 2 {
-                live.push(pool.malloc(random.size()).unwrap());
+                live.push(pool.malloc(size(&mut random)).unwrap());
             }
             pool.compact();
             after_round.push(metadata(&pool));
@@ -113,9 +102,9 @@ fn churn_does_not_make_metadata_creep_up() {
 fn the_summary_figures_follow_from_the_counts() {
     for (name, config) in configurations() {
         let pool = Pool::with_config(name, HighmemBackend::new(), config).unwrap();
-        let mut random = Random(5);
+        let mut random = Xorshift::new(5);
         let handles: Vec<Handle> = (0..100)
-            .map(|_| pool.malloc(random.size()).unwrap())
+            .map(|_| pool.malloc(size(&mut random)).unwrap())
             .collect();
         let stats = pool.stats();
         let pool_bytes = stats.total_pages * PAGE_SIZE;

@@ -2,30 +2,8 @@
 //! workload: pages stay near the ideal `ceil(live bytes / PAGE_SIZE)`, and
 //! compaction after random frees brings the pool back near it.
 
-use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend, Xorshift};
 use zsmalloc::{Config, Handle, Pool, ReadOnly, WriteOnly, PAGE_SIZE};
-
-/// A small deterministic generator (xorshift), so the test needs no seed.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Compressed-page-like sizes: mostly 500..3500 bytes, some tiny, some
-    /// almost a page.
-    fn size(&mut self) -> usize {
-        match self.next() % 10 {
-            0 => 1 + self.next() as usize % 200,
-            1 => 3500 + self.next() as usize % 597,
-            _ => 500 + self.next() as usize % 3000,
-        }
-    }
-}
 
 fn objects() -> usize {
     if cfg!(miri) {
@@ -41,8 +19,8 @@ fn ideal(pool: &Pool<HighmemBackend>) -> usize {
     stats.packed().unwrap().live_bytes.div_ceil(PAGE_SIZE)
 }
 
-fn store(pool: &Pool<HighmemBackend>, random: &mut Random, live: &mut Vec<(Handle, u64)>) {
-    let size = random.size();
+fn store(pool: &Pool<HighmemBackend>, random: &mut Xorshift, live: &mut Vec<(Handle, u64)>) {
+    let size = random.compressed_page_size();
     let handle = pool.malloc(size).unwrap();
     let seed = random.next();
     pool.mapper()
@@ -54,7 +32,7 @@ fn store(pool: &Pool<HighmemBackend>, random: &mut Random, live: &mut Vec<(Handl
 #[test]
 fn packed_layout_stays_near_the_ideal() {
     let pool = Pool::with_config("packed", HighmemBackend::new(), Config::packed()).unwrap();
-    let mut random = Random(0x1234_5678_9abc_def1);
+    let mut random = Xorshift::new(0x1234_5678_9abc_def1);
     let mut live = Vec::new();
     for _ in 0..objects() {
         store(&pool, &mut random, &mut live);

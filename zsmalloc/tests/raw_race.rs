@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, has_pattern, HighmemBackend, Xorshift};
 use zsmalloc::{Config, Handle, Pool, ReadWrite, PAGE_SIZE};
 
 type TestPool = Pool<HighmemBackend>;
@@ -80,17 +80,6 @@ fn counts() -> Counts {
     }
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Does the object of `handle` still hold pattern `seed`? (`false` if the
 /// pool refuses the handle.)
 fn intact(pool: &TestPool, handle: &Handle, seed: u64, size: usize) -> bool {
@@ -100,7 +89,7 @@ fn intact(pool: &TestPool, handle: &Handle, seed: u64, size: usize) -> bool {
 
 fn owner(arena: &Arena, worker: u64, rounds: usize) {
     let pool = &arena.pool;
-    let mut random = Rng(worker * 7919 + 17);
+    let mut random = Xorshift::new(worker * 7919 + 17);
     let mut live: Vec<(Handle, u64, usize)> = Vec::new();
     for round in 0..rounds {
         let size = match random.next() % 4 {
@@ -175,7 +164,7 @@ impl Guesses {
 
 fn guesser(arena: &Arena, worker: u64, counts: &Counts) {
     let pool = &arena.pool;
-    let mut random = Rng(worker * 104_729 + 3);
+    let mut random = Xorshift::new(worker * 104_729 + 3);
     let mut mapper = pool.mapper();
     let mut own = vec![0xEE; PAGE_SIZE];
     let mut guesses = Guesses {

@@ -14,17 +14,20 @@
 //! * [`FaultyBackend`]: wraps another backend and makes page allocation fail
 //!   on a schedule or at random.
 //!
-//! [`pattern`] gives each object recognisable contents.
+//! [`pattern`] gives each object recognisable contents, and [`Xorshift`]
+//! the tests' pseudo-random numbers.
 
 pub mod cpu;
 mod faulty;
 mod heap;
 mod highmem;
+mod random;
 
 pub use cpu::AtomicToken;
 pub use faulty::{FaultPlan, FaultyBackend};
 pub use heap::{HeapBackend, HeapPage};
 pub use highmem::{HighmemBackend, HighmemCounters, HighmemPage};
+pub use random::Xorshift;
 
 /// Byte `index` of the test pattern `seed`: a cheap, position-dependent mix
 /// so that misplaced, swapped or truncated bytes are noticed.
