@@ -178,7 +178,7 @@ impl<P: Copy + Eq + core::fmt::Debug> ClassState<P> {
                 zspage = record.next;
             }
             ensure!(
-                count == self.group_counts[group],
+                count == self.group_counts[group] as usize,
                 "group {} counts {} but lists {}",
                 group,
                 self.group_counts[group],

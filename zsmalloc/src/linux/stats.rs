@@ -50,7 +50,7 @@ impl<P: Copy + Eq + fmt::Debug> ClassState<P> {
             objects_per_zspage: geometry.objects_per_zspage,
             pages_per_zspage: geometry.pages_per_zspage,
             huge: geometry.huge,
-            zspages_by_fullness: self.group_counts,
+            zspages_by_fullness: self.group_counts.map(|count| count as usize),
             objects_allocated: self.objects_allocated(),
             objects_used: self.objects_used,
             payload_bytes: self.payload_bytes,

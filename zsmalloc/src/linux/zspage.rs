@@ -131,7 +131,7 @@ pub(crate) struct ClassState<P> {
     pub owners: Vec<u32>,
     pub dead_head: u32,
     pub group_heads: [u32; FULLNESS_GROUPS],
-    pub group_counts: [usize; FULLNESS_GROUPS],
+    pub group_counts: [u32; FULLNESS_GROUPS],
     pub live_zspages: usize,
     pub objects_used: usize,
     /// Sum of the payload lengths of the allocated objects.
