@@ -100,6 +100,8 @@
 //! **Exclusion.** One compaction at a time (as Linux's
 //! `compaction_in_progress`): a step that finds another under way returns
 //! at once, reporting done.
+//!
+//! [`FULL_PASS_MIN_FREE`]: super::candidates::FULL_PASS_MIN_FREE
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -147,7 +149,8 @@ pub(crate) struct Compaction {
     /// The sum of their `free` (what draining them all could give back).
     pub pending_free: usize,
     /// Full passes (`compact`) under way: while there is one, zspages with
-    /// [`FULL_PASS_MIN_FREE`] free bytes are candidates too.
+    /// an eighth of a page free are candidates too (see
+    /// [`super::candidates`]).
     pub full_passes: u32,
     /// Bytes moved since the pool was created.
     pub bytes_moved: usize,
