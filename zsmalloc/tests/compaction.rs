@@ -1,13 +1,14 @@
 //! Compaction of the packed layout in bounded steps: it shrinks the pool
 //! under a page limit (a sparse zspage gives back its tail pages before
 //! compaction needs a new one), stops cleanly when the backend has no page,
-//! never moves objects of a mapped zspage, and survives frees, mallocs and
-//! windows between its steps.
+//! never moves objects of a mapped zspage, survives frees, mallocs and
+//! windows between its steps, and, asked for in full, drains nearly full
+//! zspages whose free bytes add up to a page.
 
 use std::sync::OnceLock;
 
 use zsmalloc::testing::{fill_pattern, HighmemBackend};
-use zsmalloc::{CompactStep, Config, Handle, Pool, ReadOnly, PAGE_SIZE};
+use zsmalloc::{CompactStep, Config, Handle, PackedConfig, Pool, ReadOnly, PAGE_SIZE};
 
 /// The contents of object `seed`, `size` bytes: a window of a fixed
 /// two-page test pattern starting at a place that depends on the seed, so
@@ -132,6 +133,85 @@ fn compaction_stops_cleanly_when_the_backend_has_no_page() {
     let extra = store(&pool, 4096, 99);
     assert!(intact(&pool, &extra, 99));
     pool.free(extra);
+    free_all(&pool, objects);
+}
+
+/// Zspages of 4 pages, each holding 16 objects of 1 KiB but one: `zspages`
+/// closed zspages with a 1 KiB hole each (too little for a step to drain
+/// any), and an open zspage holding `open` objects.
+fn nearly_full(
+    backend: HighmemBackend,
+    zspages: usize,
+    open: usize,
+) -> (Pool<HighmemBackend>, Vec<Option<(Handle, u64)>>) {
+    let config = PackedConfig {
+        max_pages_per_zspage: 4,
+        ..PackedConfig::DEFAULT
+    };
+    let pool = Pool::with_config("compaction", backend, Config::Packed(config)).unwrap();
+    pool.set_auto_compaction(false);
+    let mut objects = store_all(&pool, &vec![1024; 16 * zspages + open]);
+    assert_eq!(pool.total_pages(), 4 * zspages + open.div_ceil(4));
+    for zspage in 0..zspages {
+        pool.free(objects[16 * zspage + 5].take().unwrap().0);
+    }
+    (pool, objects)
+}
+
+/// The pages `live` payload bytes fill.
+fn ideal(pool: &Pool<HighmemBackend>) -> usize {
+    pool.stats().payload_bytes.div_ceil(PAGE_SIZE)
+}
+
+fn bytes_moved(pool: &Pool<HighmemBackend>) -> usize {
+    pool.stats().packed().unwrap().compaction_bytes_moved
+}
+
+#[test]
+fn a_full_pass_drains_nearly_full_zspages_whose_free_bytes_add_up() {
+    // 8 zspages with 1 KiB free each, and an open zspage with 3 KiB
+    // unused in its page: draining one fills the others' holes, and the
+    // rest of its objects fit the open zspage and 2 new pages.
+    for limit in [None, Some(33)] {
+        let backend = limit.map_or_else(HighmemBackend::new, HighmemBackend::with_page_limit);
+        let (pool, objects) = nearly_full(backend, 8, 1);
+        let before = pool.total_pages();
+        assert_eq!((before, ideal(&pool)), (33, 31));
+        // A step (what automatic compaction runs) wants a page free in a
+        // zspage: it moves nothing.
+        let step = pool.compact_step(16 * PAGE_SIZE);
+        assert_eq!(
+            step,
+            CompactStep {
+                done: true,
+                ..CompactStep::default()
+            }
+        );
+        let freed = pool.compact();
+        assert_eq!(pool.total_pages(), before - freed);
+        assert_eq!(pool.total_pages(), ideal(&pool), "limit {limit:?}");
+        // One zspage drained: its 15 objects moved, no more.
+        assert_eq!(bytes_moved(&pool), 15 * 1024);
+        pool.check().unwrap();
+        all_intact(&pool, &objects);
+        // Nothing left worth doing.
+        assert_eq!(pool.compact(), 0);
+        assert_eq!(bytes_moved(&pool), 15 * 1024);
+        free_all(&pool, objects);
+    }
+}
+
+#[test]
+fn a_full_pass_leaves_nearly_full_zspages_that_cannot_give_back_a_page() {
+    // 3 KiB free in all, the open zspage's page full: draining any would
+    // move objects and give back nothing.
+    let (pool, objects) = nearly_full(HighmemBackend::new(), 3, 4);
+    let before = pool.total_pages();
+    assert_eq!(pool.compact(), 0);
+    assert_eq!(pool.total_pages(), before);
+    assert_eq!(bytes_moved(&pool), 0);
+    pool.check().unwrap();
+    all_intact(&pool, &objects);
     free_all(&pool, objects);
 }
 

@@ -166,7 +166,9 @@ impl Demo<'_> {
 
     fn compact(&mut self) -> PhaseFigures {
         let mut figures = PhaseFigures::start();
+        let start = tsc::read();
         figures.pages_freed_by_compaction = self.store.compact();
+        figures.compact_cycles = tsc::read() - start;
         self.verify_all(&mut figures);
         figures.finish()
     }

@@ -26,8 +26,8 @@
 //! [`RESERVE_PAGES`]), where the next move that needs a page finds them:
 //! draining frees a page before it needs one.
 
-use super::compact::LiveObject;
-use super::compact::RESERVE_PAGES;
+use super::candidates::Candidate;
+use super::compact::{LiveObject, RESERVE_PAGES};
 use super::zspage::{PackedState, NONE};
 use super::Location;
 use crate::backend::{Backend, PAGE_SIZE};
@@ -66,52 +66,6 @@ pub(crate) enum Action {
 }
 
 impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
-    /// A closed, unpinned zspage with at least a page of free bytes: its
-    /// fill (live / held, as a fraction of 2^16), or `None`.
-    pub(crate) fn candidate_fill(&self, zspage: u32) -> Option<usize> {
-        let record = &self.zspages[zspage as usize];
-        let held = record.pages.len() * PAGE_SIZE;
-        let fits = record.alive
-            && !record.draining
-            && record.pins == 0
-            && zspage != self.open
-            && held - record.live_bytes >= PAGE_SIZE;
-        fits.then(|| (record.live_bytes << 16) / held)
-    }
-
-    /// `zspage` is still the closed, unpinned zspage of `generation` it was
-    /// when found, and draining it pays: its live bytes appended at the
-    /// open zspage would take fewer pages than it holds (holes can only
-    /// lower that). It may have less than a page free by now (moved objects
-    /// filled its holes): draining it still packs its objects tighter.
-    pub(crate) fn still_candidate(&self, zspage: u32, generation: u32) -> bool {
-        let Some(record) = self.zspages.get(zspage as usize) else {
-            return false;
-        };
-        record.generation == generation
-            && record.alive
-            && !record.draining
-            && record.pins == 0
-            && zspage != self.open
-            && self.pages_to_append(record.live_bytes) < record.pages.len()
-    }
-
-    /// Pages that appending `bytes` at the open zspage would add, about
-    /// (as one extent: objects cut the open zspage's end a little earlier).
-    fn pages_to_append(&self, bytes: usize) -> usize {
-        let end = match self.open {
-            NONE => self.capacity,
-            open => self.zspages[open as usize].end,
-        };
-        if end + bytes <= self.capacity {
-            (end + bytes).div_ceil(PAGE_SIZE) - end.div_ceil(PAGE_SIZE)
-        } else {
-            // The rest of the open zspage, then new ones.
-            let first = self.capacity.div_ceil(PAGE_SIZE) - end.div_ceil(PAGE_SIZE);
-            first + (bytes - (self.capacity - end)).div_ceil(PAGE_SIZE)
-        }
-    }
-
     /// The location of the plan entry `object` if it is still a live object
     /// of `zspage`.
     fn live_location<B: Backend<Page = P>>(
@@ -263,6 +217,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         core.set_location(owner, moved.encode());
         self.compaction.plan.pop();
         step.bytes_moved += extent;
+        self.compaction.bytes_moved += extent;
         step.pages_added += added;
         self.compaction.taken += added;
         if self.zspages[source as usize].live.is_empty() {
@@ -275,7 +230,12 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
     /// The next candidate worth draining, or what to do instead.
     fn next_source(&mut self) -> Action {
         for _ in 0..SKIP_BATCH {
-            let Some((zspage, generation)) = self.compaction.candidates.pop() else {
+            let Some(Candidate {
+                zspage,
+                generation,
+                free,
+            }) = self.compaction.candidates.pop()
+            else {
                 let compaction = &self.compaction;
                 return if compaction.rescan || compaction.freed_since_scan >= PAGE_SIZE {
                     Action::Scan
@@ -283,6 +243,8 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                     Action::Idle
                 };
             };
+            self.compaction.pending_free =
+                self.compaction.pending_free.saturating_sub(free as usize);
             if self.still_candidate(zspage, generation) {
                 return Action::Snapshot {
                     zspage,

@@ -25,9 +25,9 @@
 //! 3. [`holes`]: the free lists of holes by size class, and how `malloc`
 //!    takes a hole of the first class whose every hole fits, or of up to
 //!    `reuse_window` larger ones (a bitmap of non-empty lists makes this O(1)).
-//! 4. [`compact`] and [`drain`]: compaction in steps of short atomic
-//!    sections, draining the sparsest closed zspages from their highest
-//!    object down.
+//! 4. [`compact`], [`candidates`] and [`drain`]: compaction in steps of
+//!    short atomic sections, draining the sparsest closed zspages from
+//!    their highest object down.
 //! 5. [`check`] and [`stats`]: the invariants, and the table.
 //!
 //! This file ties them to the pool ([`crate::Layout`]). Decisions that
@@ -87,6 +87,7 @@
 //! 2.0: 18.9 bytes per object. Leftovers under 64 bytes are not listed as
 //! holes, so that churn does not fill the lists with holes nothing takes.
 
+pub mod candidates;
 pub mod check;
 pub mod compact;
 pub mod config;

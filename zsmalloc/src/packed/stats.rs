@@ -5,6 +5,7 @@
 //!  zspages by fullness:  10%  20% ...  99% 100%
 //!                          0    1 ...   15    0
 //!  live 1012345 B, holes 2345 B, lost 96 B, freeable <= 2 pages
+//!  compaction moved 81920 B since the pool was created
 //!  holes  size  count   bytes
 //!           48      3     144
 //! ```
@@ -14,6 +15,7 @@ use core::fmt;
 use core::mem::size_of;
 use thin_vec::ThinVec;
 
+use super::candidates::Candidate;
 use super::compact::LiveObject;
 use super::holes::{Hole, List};
 use super::zspage::{PackedState, PackedZspage};
@@ -47,6 +49,9 @@ pub struct PackedStats {
     pub pages: usize,
     /// Upper bound on the pages compaction could free.
     pub freeable: usize,
+    /// Bytes compaction moved since the pool was created (asked for and
+    /// automatic).
+    pub compaction_bytes_moved: usize,
 }
 
 /// Zspage records, or hole entries, read per atomic section: the figures
@@ -98,7 +103,7 @@ pub(crate) fn read_stats<B: Backend>(
                 + state.holes.capacity() * size_of::<ThinVec<Hole>>()
                 + state.non_empty.capacity() * size_of::<u64>()
                 + state.reserve.capacity() * size_of::<B::Page>()
-                + state.compaction.candidates.capacity() * size_of::<(u32, u32)>()
+                + state.compaction.candidates.capacity() * size_of::<Candidate>()
                 + state.compaction.plan.capacity() * size_of::<LiveObject>()
         });
     // The zspage records, a batch at a time.
@@ -148,7 +153,9 @@ pub(crate) fn read_stats<B: Backend>(
             hole_bytes += bytes;
         }
     }
-    let freeable = with_state(state, core, |state| state.compactable_pages());
+    let (freeable, compaction_bytes_moved) = with_state(state, core, |state| {
+        (state.compactable_pages(), state.compaction.bytes_moved)
+    });
     LayoutStats {
         objects_used: objects,
         payload_bytes,
@@ -164,6 +171,7 @@ pub(crate) fn read_stats<B: Backend>(
             lost_bytes: used.saturating_sub(live_bytes + hole_bytes),
             pages,
             freeable,
+            compaction_bytes_moved,
         }),
     }
 }
@@ -193,6 +201,11 @@ impl fmt::Display for PackedStats {
             formatter,
             "live {} B, holes {} B, lost {} B, freeable <= {} pages",
             self.live_bytes, self.hole_bytes, self.lost_bytes, self.freeable
+        )?;
+        writeln!(
+            formatter,
+            "compaction moved {} B since the pool was created",
+            self.compaction_bytes_moved
         )?;
         writeln!(
             formatter,
