@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use zsmalloc::testing::{fill_pattern, HighmemBackend};
+use zsmalloc::testing::{fill_pattern, HighmemBackend, Xorshift};
 use zsmalloc::{CompactStep, Config, Handle, PackedConfig, Pool, ReadOnly, PAGE_SIZE};
 
 /// The contents of object `seed`, `size` bytes: a window of a fixed
@@ -319,23 +319,11 @@ fn steps_move_at_most_their_budget() {
     free_all(&pool, objects);
 }
 
-/// A small deterministic generator (xorshift).
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 #[test]
 fn frees_mallocs_and_windows_between_steps_lose_nothing() {
     let rounds = if cfg!(miri) { 60 } else { 3000 };
     let pool = packed(HighmemBackend::new());
-    let mut random = Random(0x2545_f491_4f6c_dd1d);
+    let mut random = Xorshift::new(0x2545_f491_4f6c_dd1d);
     let mut live: Vec<(Handle, u64)> = Vec::new();
     for round in 0..rounds {
         match random.next() % 8 {
