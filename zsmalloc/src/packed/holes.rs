@@ -14,7 +14,11 @@
 //!
 //! A list grows by a quarter, and gives back most of its room when it
 //! empties to a quarter of it (after churn the lists would otherwise keep
-//! the room of their busiest moment). Holes are not merged. A hole entry
+//! the room of their busiest moment). A list that empties from its first,
+//! smallest room (4 entries) hands that room to a small stock of spares
+//! (at most [`SPARE_LISTS`]) that the next empty list to get a hole takes
+//! back: under churn lists empty and refill all the time, and each round
+//! trip to the heap costs a walk of its free list. Holes are not merged. A hole entry
 //! names its zspage and that zspage's *generation* (every zspage born gets
 //! a new one): once a zspage dies its entries are stale, and they are
 //! dropped when popped, or by a sweep that goes round the lists a few
@@ -69,6 +73,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             offset: offset as u32,
             length: length as u32,
         };
+        if self.holes[class].capacity() == 0 {
+            if let Some(spare) = self.spare_lists.pop() {
+                self.holes[class] = spare;
+            }
+        }
         grow_by_a_quarter(&mut self.holes[class]);
         self.holes[class].push(hole);
         self.listed_holes += 1;
@@ -124,22 +133,29 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 if self.holes[class].is_empty() {
                     self.non_empty[class / 64] &= !(1 << (class % 64));
                 }
-                shrink_if_sparse(&mut self.holes[class]);
+                self.shrink_hole_list(class);
                 return Some(hole);
             }
             self.non_empty[class / 64] &= !(1 << (class % 64));
-            shrink_if_sparse(&mut self.holes[class]);
+            self.shrink_hole_list(class);
         }
     }
 
     /// Drop stale hole entries when they are more than a quarter of the
     /// listed ones: [`SWEEP_BATCH`] entries (or lists) at most per call,
     /// going round the lists, so that a sweep never holds the lock long
-    /// whatever the pool's size. Called after every free and malloc.
+    /// whatever the pool's size. Called after every free and malloc (the
+    /// test is inlined there: most calls have nothing to sweep).
+    #[inline]
     pub(crate) fn sweep_some_stale_holes(&mut self) {
-        if self.stale_holes * 4 <= self.listed_holes {
-            return;
+        if self.stale_holes * 4 > self.listed_holes {
+            self.sweep_stale_batch();
         }
+    }
+
+    /// One batch of [`Self::sweep_some_stale_holes`].
+    #[inline(never)]
+    fn sweep_stale_batch(&mut self) {
         let classes = self.holes.len();
         let mut budget = SWEEP_BATCH;
         while budget > 0 && self.stale_holes > 0 {
@@ -162,7 +178,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 // This list is done: on to the next one (each list visited
                 // costs one entry of the budget, so empty ones end a sweep too).
                 budget = budget.saturating_sub(1);
-                shrink_if_sparse(&mut list);
                 if list.is_empty() {
                     self.non_empty[class / 64] &= !(1 << (class % 64));
                 }
@@ -170,9 +185,33 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 self.sweep_index = 0;
             }
             self.holes[class] = list;
+            self.shrink_hole_list(class);
         }
     }
 }
+
+impl<P> PackedState<P> {
+    /// Give back room of the hole list of `class` if it is sparse (see
+    /// [`shrink_if_sparse`]); an emptied list's smallest room goes to the
+    /// spares instead while they are fewer than [`SPARE_LISTS`].
+    fn shrink_hole_list(&mut self, class: usize) {
+        let list = &mut self.holes[class];
+        if list.is_empty()
+            && list.capacity() == SMALLEST_LIST
+            && self.spare_lists.len() < SPARE_LISTS
+        {
+            self.spare_lists.push(core::mem::take(list));
+        } else {
+            shrink_if_sparse(list);
+        }
+    }
+}
+
+/// Room a list is first given (the least [`grow_by_a_quarter`] adds).
+const SMALLEST_LIST: usize = 4;
+/// Emptied hole-list rooms kept for the next list that needs one (256
+/// bytes of metadata at most).
+pub(crate) const SPARE_LISTS: usize = 4;
 
 /// Hole entries (or lists) a sweep looks at per call.
 const SWEEP_BATCH: usize = 64;
@@ -193,6 +232,6 @@ pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
 /// what it needs, still in amortised O(1).
 pub(crate) fn grow_by_a_quarter<T>(list: &mut Vec<T>) {
     if list.len() == list.capacity() {
-        list.reserve_exact(list.len() / 4 + 4);
+        list.reserve_exact(list.len() / 4 + SMALLEST_LIST);
     }
 }

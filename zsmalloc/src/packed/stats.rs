@@ -95,6 +95,8 @@ pub(crate) fn read_stats<B: Backend>(
                 + state.zspages.capacity() * size_of::<PackedZspage<B::Page>>()
                 + state.dead.capacity() * size_of::<u32>()
                 + state.holes.capacity() * size_of::<Vec<Hole>>()
+                + state.spare_lists.capacity() * size_of::<Vec<Hole>>()
+                + state.spare_lists.iter().map(Vec::capacity).sum::<usize>() * size_of::<Hole>()
                 + state.non_empty.capacity() * size_of::<u64>()
                 + state.reserve.capacity() * size_of::<B::Page>()
                 + state.compaction.candidates.capacity() * size_of::<(u32, u32)>()

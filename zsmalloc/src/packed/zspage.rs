@@ -36,7 +36,7 @@ use alloc::vec::Vec;
 
 use super::compact::{Compaction, RESERVE_PAGES};
 use super::config::PackedConfig;
-use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole};
+use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole, SPARE_LISTS};
 use super::Location;
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::fullness::fullness_group;
@@ -102,6 +102,8 @@ pub(crate) struct PackedState<P> {
     /// One free list of holes per size class, and a bitmap of non-empty ones.
     pub holes: Vec<Vec<Hole>>,
     pub non_empty: Vec<u64>,
+    /// Empty hole-list buffers kept for reuse ([`super::holes`]).
+    pub spare_lists: Vec<Vec<Hole>>,
     /// Entries on all hole lists, and those of them whose zspage died
     /// (dropped lazily).
     pub listed_holes: usize,
@@ -140,6 +142,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             open: NONE,
             holes: (0..classes).map(|_| Vec::new()).collect(),
             non_empty: alloc::vec![0; classes.div_ceil(64)],
+            spare_lists: Vec::with_capacity(SPARE_LISTS),
             listed_holes: 0,
             stale_holes: 0,
             live_zspages: 0,
@@ -309,6 +312,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if !fits {
             self.close_open();
             self.open = self.new_zspage();
+            self.reserve_reverse_map();
         }
         let added = needed - held;
         let record = &mut self.zspages[self.open as usize];
@@ -316,6 +320,17 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.end = start + length;
         self.pages += added;
         Ok((self.open, start, added))
+    }
+
+    /// Give the new open zspage's reverse map room for 7/8 of the objects
+    /// it should hold (its capacity at the pool's average extent) at once:
+    /// growing by quarters as it fills would leave a dozen odd-sized freed
+    /// blocks that a first-fit heap (the kernel's) walks on every request.
+    fn reserve_reverse_map(&mut self) {
+        if let Some(expected) = (self.capacity * self.objects).checked_div(self.live_bytes) {
+            let live = &mut self.zspages[self.open as usize].live;
+            live.reserve_exact((expected * 7 / 8).saturating_sub(live.len()));
+        }
     }
 
     /// Close the open zspage: the rest of its last page becomes a hole, and
