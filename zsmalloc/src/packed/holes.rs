@@ -219,10 +219,20 @@ const SWEEP_BATCH: usize = 64;
 /// Give back half the room of a list that uses less than a quarter of it
 /// (amortised O(1): a list shrunk to twice its length must grow or shrink
 /// by that length again before the next reallocation).
+/// An empty list gives back all its room.
+#[inline]
 pub(crate) fn shrink_if_sparse<T>(list: &mut Vec<T>) {
+    // One test on the common path (a list at least a quarter full).
+    if list.len() * 4 < list.capacity() {
+        shrink_sparse(list);
+    }
+}
+
+#[inline(never)]
+fn shrink_sparse<T>(list: &mut Vec<T>) {
     if list.is_empty() {
         *list = Vec::new();
-    } else if list.capacity() > 8 && list.len() * 4 < list.capacity() {
+    } else if list.capacity() > 8 {
         list.shrink_to(list.len() * 2);
     }
 }
