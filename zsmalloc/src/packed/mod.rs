@@ -129,6 +129,14 @@ impl Location {
         (self.index as u64) << 28 | (self.zspage as u64) << 13 | self.unit as u64
     }
 
+    /// The word `word` stores with its index replaced by `index` (below
+    /// the index of the object it replaces, so it fits).
+    #[inline]
+    pub(crate) fn with_index(word: u64, index: usize) -> u64 {
+        debug_assert!(index < 1 << 12);
+        word & !(((1 << 12) - 1) << 28) | (index as u64) << 28
+    }
+
     /// The location a word stores.
     pub(crate) fn decode(word: u64) -> Location {
         Location {

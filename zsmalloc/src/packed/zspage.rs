@@ -413,9 +413,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             // The last object took the removed one's index: only the index
             // in its location changes.
             let moved = Entry::from_index(moved);
-            let mut moved_location = Location::decode(core.location(moved));
-            moved_location.index = index as u16;
-            core.set_location(moved, moved_location.encode());
+            core.set_location(moved, Location::with_index(core.location(moved), index));
         }
         self.objects -= 1;
         self.live_bytes -= length;
