@@ -241,6 +241,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if zspage == self.open {
             self.open = NONE;
         }
+        if self.live_zspages == 0 {
+            // Nothing left to compact: its lists give back their room too.
+            self.compaction.candidates = Vec::new();
+            self.compaction.plan = Vec::new();
+        }
         self.give_back_dead_records();
         freed
     }
