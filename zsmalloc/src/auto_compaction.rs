@@ -129,6 +129,7 @@ impl AutoCompaction {
         self.running.store(false, Ordering::Relaxed);
     }
 
+    #[inline]
     pub(crate) fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }

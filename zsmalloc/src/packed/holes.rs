@@ -59,6 +59,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 
     /// Put `[offset, offset + length)` of `zspage` on its class's free list;
     /// an extent too small for any object is lost until compaction.
+    #[inline]
     pub(crate) fn push_hole(&mut self, zspage: u32, offset: usize, length: usize) {
         if length < self.min_object {
             return;

@@ -403,6 +403,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 
     /// Forget the live object at `location` (swap-remove, fixing the
     /// location of the object moved into its place). Returns its offset.
+    #[inline]
     pub(crate) fn remove_object<B: Backend<Page = P>>(
         &mut self,
         core: &PoolCore<B>,
