@@ -15,8 +15,10 @@
 //!                 idle:     start when slack > 3 % of the pages' bytes
 //!                           (and at least MIN_SLACK_PAGES pages)
 //!                 running:  stop when slack < 1 %
-//!                 running?  one step of the layout: move at most
-//!                           min(2 n, credit) bytes, then credit −= moved
+//!                 running?  owed += 2 n; once owed ≥ a page (MIN_STEP_BYTES):
+//!                           one step of the layout: move at most
+//!                           min(owed, credit) bytes, then credit −= moved,
+//!                           owed = 0
 //!                 the layout had nothing worth moving? back off: no step
 //!                 until another 3 % of the pages' bytes has been freed
 //! ```
@@ -25,6 +27,9 @@
 //! * **Steps after frees, proportional to what was freed**: the work a
 //!   free does stays bounded whatever the pool's size, and the layout's
 //!   step ([`crate::Layout::compact_step`]) keeps each atomic section short.
+//!   Small frees add up to one step of at least a page's worth: a step has
+//!   a fixed cost (its lock sections, pages borrowed and given back) that
+//!   is not worth paying for a few hundred bytes.
 //! * **Credit earned by allocations**: a pool that only drains (every
 //!   object about to be freed) would otherwise keep moving objects that are
 //!   freed next; its zspages empty by themselves. What it banked (at most
@@ -55,8 +60,12 @@ pub const START_PERCENT: usize = 3;
 pub const MIN_SLACK_PAGES: usize = 4;
 /// ... and stops when the slack falls below this share (percent).
 pub const STOP_PERCENT: usize = 1;
-/// A step moves at most this many times the bytes just freed.
+/// A step moves at most this many times the bytes freed since the last one ...
 pub const STEP_BYTES_PER_FREED_BYTE: usize = 2;
+/// ... and runs once that allows at least this many bytes: a step has a
+/// fixed cost (its lock sections, the pages it borrows and gives back),
+/// which small frees would otherwise pay one by one.
+pub const MIN_STEP_BYTES: usize = PAGE_SIZE;
 /// Each byte allocated earns steps the right to move this many bytes ...
 pub const CREDIT_PER_ALLOCATED_BYTE: usize = 4;
 /// ... up to this share of the pool's page bytes banked (1/16), or
@@ -81,6 +90,8 @@ pub(crate) struct AutoCompaction {
     credit: AtomicUsize,
     /// Bytes to free before the next step, after a fruitless one.
     backoff: AtomicUsize,
+    /// Bytes the next step may move, by the frees since the last one.
+    owed: AtomicUsize,
     steps: AtomicUsize,
     bytes_moved: AtomicUsize,
     pages_freed: AtomicUsize,
@@ -106,6 +117,7 @@ impl AutoCompaction {
             running: AtomicBool::new(false),
             credit: AtomicUsize::new(0),
             backoff: AtomicUsize::new(0),
+            owed: AtomicUsize::new(0),
             steps: AtomicUsize::new(0),
             bytes_moved: AtomicUsize::new(0),
             pages_freed: AtomicUsize::new(0),
@@ -117,6 +129,7 @@ impl AutoCompaction {
         self.running.store(false, Ordering::Relaxed);
     }
 
+    #[inline]
     pub(crate) fn enabled(&self) -> bool {
         self.enabled.load(Ordering::Relaxed)
     }
@@ -164,8 +177,15 @@ impl AutoCompaction {
                 return None;
             }
             self.running.store(true, Ordering::Relaxed);
+            self.owed.store(0, Ordering::Relaxed);
         }
-        let budget = (size * STEP_BYTES_PER_FREED_BYTE).min(self.credit.load(Ordering::Relaxed));
+        let owed = self.owed.load(Ordering::Relaxed) + size * STEP_BYTES_PER_FREED_BYTE;
+        if owed < MIN_STEP_BYTES {
+            self.owed.store(owed, Ordering::Relaxed);
+            return None;
+        }
+        self.owed.store(0, Ordering::Relaxed);
+        let budget = owed.min(self.credit.load(Ordering::Relaxed));
         (budget > 0).then_some(budget)
     }
 
@@ -211,29 +231,51 @@ mod tests {
         let held = POOL_PAGES * PAGE_SIZE;
         let payload_with_slack = |per_mille: usize| held - held * per_mille / 1000;
         let between = (START_PERCENT + STOP_PERCENT) * 10 / 2;
+        let freed = PAGE_SIZE;
+        let step = Some(freed * STEP_BYTES_PER_FREED_BYTE);
         // Slack at the start share: nothing to do.
         let at_start = payload_with_slack(START_PERCENT * 10);
-        assert_eq!(policy.budget_after_free(100, POOL_PAGES, at_start), None);
+        assert_eq!(policy.budget_after_free(freed, POOL_PAGES, at_start), None);
         // Above it: a step of twice the bytes freed.
         let above = payload_with_slack(START_PERCENT * 10 + 10);
-        assert_eq!(policy.budget_after_free(100, POOL_PAGES, above), Some(200));
+        assert_eq!(policy.budget_after_free(freed, POOL_PAGES, above), step);
         // Running: between the two shares it goes on ...
         let middle = payload_with_slack(between);
-        assert_eq!(policy.budget_after_free(100, POOL_PAGES, middle), Some(200));
+        assert_eq!(policy.budget_after_free(freed, POOL_PAGES, middle), step);
         // ... below the stop share it stops, and stays stopped in between.
         let below = payload_with_slack(STOP_PERCENT * 10 / 2);
-        assert_eq!(policy.budget_after_free(100, POOL_PAGES, below), None);
-        assert_eq!(policy.budget_after_free(100, POOL_PAGES, middle), None);
+        assert_eq!(policy.budget_after_free(freed, POOL_PAGES, below), None);
+        assert_eq!(policy.budget_after_free(freed, POOL_PAGES, middle), None);
+    }
+
+    #[test]
+    fn small_frees_add_up_to_one_step() {
+        let policy = AutoCompaction::new(true);
+        policy.earn(CREDIT_FLOOR, POOL_PAGES);
+        let payload = POOL_PAGES * PAGE_SIZE / 2;
+        let freed = MIN_STEP_BYTES / STEP_BYTES_PER_FREED_BYTE / 4;
+        for _ in 0..3 {
+            assert_eq!(policy.budget_after_free(freed, POOL_PAGES, payload), None);
+        }
+        assert_eq!(
+            policy.budget_after_free(freed, POOL_PAGES, payload),
+            Some(MIN_STEP_BYTES)
+        );
+        // What was owed went into that step.
+        assert_eq!(policy.budget_after_free(freed, POOL_PAGES, payload), None);
     }
 
     #[test]
     fn steps_are_paid_for_by_allocations() {
         let policy = AutoCompaction::new(true);
         let payload = POOL_PAGES * PAGE_SIZE / 2;
-        assert_eq!(policy.budget_after_free(1000, POOL_PAGES, payload), None);
+        assert_eq!(
+            policy.budget_after_free(PAGE_SIZE, POOL_PAGES, payload),
+            None
+        );
         policy.earn(100, POOL_PAGES);
         assert_eq!(
-            policy.budget_after_free(1000, POOL_PAGES, payload),
+            policy.budget_after_free(PAGE_SIZE, POOL_PAGES, payload),
             Some(400)
         );
         policy.record(
@@ -243,7 +285,10 @@ mod tests {
             },
             POOL_PAGES,
         );
-        assert_eq!(policy.budget_after_free(1000, POOL_PAGES, payload), None);
+        assert_eq!(
+            policy.budget_after_free(PAGE_SIZE, POOL_PAGES, payload),
+            None
+        );
         policy.earn(usize::MAX / 8, POOL_PAGES);
         assert_eq!(
             policy.budget_after_free(PAGE_SIZE * 64, POOL_PAGES, payload),
@@ -256,7 +301,9 @@ mod tests {
         let policy = AutoCompaction::new(true);
         policy.earn(CREDIT_FLOOR, POOL_PAGES);
         let payload = POOL_PAGES * PAGE_SIZE / 2;
-        assert!(policy.budget_after_free(100, POOL_PAGES, payload).is_some());
+        assert!(policy
+            .budget_after_free(PAGE_SIZE, POOL_PAGES, payload)
+            .is_some());
         policy.record(
             CompactStep {
                 done: true,
@@ -270,7 +317,9 @@ mod tests {
             None
         );
         assert_eq!(policy.budget_after_free(1, POOL_PAGES, payload), None);
-        assert!(policy.budget_after_free(1, POOL_PAGES, payload).is_some());
+        assert!(policy
+            .budget_after_free(PAGE_SIZE, POOL_PAGES, payload)
+            .is_some());
     }
 
     #[test]

@@ -210,12 +210,16 @@ impl<B: Backend> Pool<B> {
         let payload = self
             .payload_bytes
             .fetch_sub(claimed.length, Ordering::Relaxed);
-        self.compact_after_free(claimed.length, payload - claimed.length);
+        if self.auto_compaction.enabled() {
+            self.compact_after_free(claimed.length, payload - claimed.length);
+        }
         Ok(())
     }
 
     /// Automatic compaction's turn after a free of `size` bytes, leaving
-    /// `payload` bytes in the pool.
+    /// `payload` bytes in the pool (out of line: a pool without it pays one
+    /// test per free).
+    #[inline(never)]
     fn compact_after_free(&self, size: usize, payload: usize) {
         let pages = self.core.total_pages();
         let Some(budget) = self.auto_compaction.budget_after_free(size, pages, payload) else {

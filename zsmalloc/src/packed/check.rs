@@ -7,7 +7,7 @@
 //!            entry --location--> (index in live list, zspage, offset) --> entry;
 //!            a draining zspage is compaction's source and lists no holes
 //!   layout:  hole bitmap = non-empty lists; each hole on its class's list;
-//!            stale entries counted; totals add up
+//!            stale entries counted; totals add up; spare lists empty
 //! ```
 
 use alloc::vec;
@@ -194,6 +194,10 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             "{} hole entries counted as {}",
             listed,
             self.listed_holes
+        );
+        ensure!(
+            self.spare_lists.iter().all(|list| list.is_empty()),
+            "a spare hole list holds entries"
         );
         Ok(holes)
     }

@@ -14,7 +14,11 @@
 //!
 //! A list grows by a quarter, and gives back most of its room when it
 //! empties to a quarter of it (after churn the lists would otherwise keep
-//! the room of their busiest moment). Holes are not merged. A hole entry
+//! the room of their busiest moment). A list that empties from its first,
+//! smallest room (4 entries) hands that room to a small stock of spares
+//! (at most [`SPARE_LISTS`]) that the next empty list to get a hole takes
+//! back: under churn lists empty and refill all the time, and each round
+//! trip to the heap costs a walk of its free list. Holes are not merged. A hole entry
 //! names its zspage and that zspage's *generation* (every zspage born gets
 //! a new one): once a zspage dies its entries are stale, and they are
 //! dropped when popped, or by a sweep that goes round the lists a few
@@ -56,6 +60,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 
     /// Put `[offset, offset + length)` of `zspage` on its class's free list;
     /// an extent too small for any object is lost until compaction.
+    #[inline]
     pub(crate) fn push_hole(&mut self, zspage: u32, offset: usize, length: usize) {
         if length < self.min_object {
             return;
@@ -70,6 +75,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             offset: offset as u32,
             length: length as u32,
         };
+        if self.holes[class].capacity() == 0 {
+            if let Some(spare) = self.spare_lists.pop() {
+                self.holes[class] = spare;
+            }
+        }
         grow_by_a_quarter(&mut self.holes[class]);
         self.holes[class].push(hole);
         self.listed_holes += 1;
@@ -125,22 +135,29 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 if self.holes[class].is_empty() {
                     self.non_empty[class / 64] &= !(1 << (class % 64));
                 }
-                shrink_if_sparse(&mut self.holes[class]);
+                self.shrink_hole_list(class);
                 return Some(hole);
             }
             self.non_empty[class / 64] &= !(1 << (class % 64));
-            shrink_if_sparse(&mut self.holes[class]);
+            self.shrink_hole_list(class);
         }
     }
 
     /// Drop stale hole entries when they are more than a quarter of the
     /// listed ones: [`SWEEP_BATCH`] entries (or lists) at most per call,
     /// going round the lists, so that a sweep never holds the lock long
-    /// whatever the pool's size. Called after every free and malloc.
+    /// whatever the pool's size. Called after every free and malloc (the
+    /// test is inlined there: most calls have nothing to sweep).
+    #[inline]
     pub(crate) fn sweep_some_stale_holes(&mut self) {
-        if self.stale_holes * 4 <= self.listed_holes {
-            return;
+        if self.stale_holes * 4 > self.listed_holes {
+            self.sweep_stale_batch();
         }
+    }
+
+    /// One batch of [`Self::sweep_some_stale_holes`].
+    #[inline(never)]
+    fn sweep_stale_batch(&mut self) {
         let classes = self.holes.len();
         let mut budget = SWEEP_BATCH;
         while budget > 0 && self.stale_holes > 0 {
@@ -163,7 +180,6 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 // This list is done: on to the next one (each list visited
                 // costs one entry of the budget, so empty ones end a sweep too).
                 budget = budget.saturating_sub(1);
-                shrink_if_sparse(&mut list);
                 if list.is_empty() {
                     self.non_empty[class / 64] &= !(1 << (class % 64));
                 }
@@ -171,9 +187,33 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
                 self.sweep_index = 0;
             }
             self.holes[class] = list;
+            self.shrink_hole_list(class);
         }
     }
 }
+
+impl<P> PackedState<P> {
+    /// Give back room of the hole list of `class` if it is sparse (see
+    /// [`shrink_if_sparse`]); an emptied list's smallest room goes to the
+    /// spares instead while they are fewer than [`SPARE_LISTS`].
+    fn shrink_hole_list(&mut self, class: usize) {
+        let list = &mut self.holes[class];
+        if list.is_empty()
+            && list.capacity() == SMALLEST_LIST
+            && self.spare_lists.len() < SPARE_LISTS
+        {
+            self.spare_lists.push(core::mem::take(list));
+        } else {
+            shrink_if_sparse(list);
+        }
+    }
+}
+
+/// Room a list is first given (the least [`grow_by_a_quarter`] adds).
+const SMALLEST_LIST: usize = 4;
+/// Emptied hole-list rooms kept for the next list that needs one (256
+/// bytes of metadata at most).
+pub(crate) const SPARE_LISTS: usize = 4;
 
 /// Hole entries (or lists) a sweep looks at per call.
 const SWEEP_BATCH: usize = 64;
@@ -181,10 +221,20 @@ const SWEEP_BATCH: usize = 64;
 /// Give back half the room of a list that uses less than a quarter of it
 /// (amortised O(1): a list shrunk to twice its length must grow or shrink
 /// by that length again before the next reallocation).
+/// An empty list gives back all its room.
+#[inline]
 pub(crate) fn shrink_if_sparse<L: List>(list: &mut L) {
+    // One test on the common path (a list at least a quarter full).
+    if list.len() * 4 < list.capacity() {
+        shrink_sparse(list);
+    }
+}
+
+#[inline(never)]
+fn shrink_sparse<L: List>(list: &mut L) {
     if list.len() == 0 {
         list.give_back_room(0);
-    } else if list.capacity() > 8 && list.len() * 4 < list.capacity() {
+    } else if list.capacity() > 8 {
         list.give_back_room(list.len() * 2);
     }
 }
@@ -194,7 +244,7 @@ pub(crate) fn shrink_if_sparse<L: List>(list: &mut L) {
 /// what it needs, still in amortised O(1).
 pub(crate) fn grow_by_a_quarter<L: List>(list: &mut L) {
     if list.len() == list.capacity() {
-        list.make_room(list.len() / 4 + 4);
+        list.make_room(list.len() / 4 + SMALLEST_LIST);
     }
 }
 

@@ -73,7 +73,8 @@
 //!                    page list                      8 B/page  + a 16 B header each when not
 //!                    reverse map                    4 B/obj     empty
 //!   per hole class   list head (511 classes)            8 B   a ThinVec: one pointer
-//!   per layout       compaction's lists, the zspage table's spare room
+//!   per layout       up to 4 spare hole-list rooms (80 B each), compaction's
+//!                    lists, the zspage table's spare room
 //! ```
 //!
 //! What each choice bought, on the project corpus after the fill (4,161
@@ -82,10 +83,12 @@
 //! → 21.7 bytes per object); vectors that grow by a quarter and give back
 //! room when three quarters empty, 1 KiB handle-table chunks, and dead
 //! zspages that give back their records and page vectors bring it to 19.5.
-//! Hole classes 8 bytes apart (twice as many lists; churn leaves fewer
-//! leftovers nothing fits) cost 1.4 more, and one-pointer lists take back
-//! 2.0: 18.9 bytes per object. Leftovers under 64 bytes are not listed as
-//! holes, so that churn does not fill the lists with holes nothing takes.
+//! Room for 7/8 of its expected objects given to an open zspage's reverse
+//! map at once (fewer heap requests, too), hole classes 8 bytes apart
+//! (twice as many lists; churn leaves fewer leftovers nothing fits) and
+//! one-pointer lists: 18.9 bytes per object. Leftovers under 64 bytes are
+//! not listed as holes, so that churn does not fill the lists with holes
+//! nothing takes.
 
 pub mod candidates;
 pub mod check;
@@ -152,6 +155,14 @@ impl Location {
     /// Byte offset of the object in its zspage.
     pub(crate) fn offset(self) -> usize {
         self.unit as usize * GRANULE
+    }
+
+    /// The word `word` stores with its index replaced by `index` (below
+    /// the index of the object it replaces, so it fits).
+    #[inline]
+    pub(crate) fn with_index(word: u64, index: usize) -> u64 {
+        debug_assert!(index < 1 << 12);
+        word & !(((1 << 12) - 1) << 28) | (index as u64) << 28
     }
 
     /// The location a word stores.

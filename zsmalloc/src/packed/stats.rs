@@ -101,6 +101,12 @@ pub(crate) fn read_stats<B: Backend>(
                 + state.zspages.capacity() * size_of::<PackedZspage<B::Page>>()
                 + state.dead.capacity() * size_of::<u32>()
                 + state.holes.capacity() * size_of::<ThinVec<Hole>>()
+                + state.spare_lists.capacity() * size_of::<ThinVec<Hole>>()
+                + state
+                    .spare_lists
+                    .iter()
+                    .map(List::heap_bytes)
+                    .sum::<usize>()
                 + state.non_empty.capacity() * size_of::<u64>()
                 + state.reserve.capacity() * size_of::<B::Page>()
                 + state.compaction.candidates.capacity() * size_of::<Candidate>()

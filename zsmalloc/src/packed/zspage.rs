@@ -37,7 +37,7 @@ use thin_vec::ThinVec;
 
 use super::compact::{Compaction, RESERVE_PAGES};
 use super::config::PackedConfig;
-use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole};
+use super::holes::{grow_by_a_quarter, shrink_if_sparse, Hole, SPARE_LISTS};
 use super::{Location, GRANULE};
 use crate::backend::{Backend, OutOfPages, PAGE_SIZE};
 use crate::fullness::fullness_group;
@@ -103,6 +103,8 @@ pub(crate) struct PackedState<P> {
     /// One free list of holes per size class, and a bitmap of non-empty ones.
     pub holes: Vec<ThinVec<Hole>>,
     pub non_empty: Vec<u64>,
+    /// Empty hole-list buffers kept for reuse ([`super::holes`]).
+    pub spare_lists: Vec<ThinVec<Hole>>,
     /// Entries on all hole lists, and those of them whose zspage died
     /// (dropped lazily).
     pub listed_holes: usize,
@@ -141,6 +143,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             open: NONE,
             holes: (0..classes).map(|_| ThinVec::new()).collect(),
             non_empty: alloc::vec![0; classes.div_ceil(64)],
+            spare_lists: Vec::with_capacity(SPARE_LISTS),
             listed_holes: 0,
             stale_holes: 0,
             live_zspages: 0,
@@ -239,6 +242,11 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if zspage == self.open {
             self.open = NONE;
         }
+        if self.live_zspages == 0 {
+            // Nothing left to compact: its lists give back their room too.
+            self.compaction.candidates = Vec::new();
+            self.compaction.plan = Vec::new();
+        }
         self.give_back_dead_records();
         freed
     }
@@ -310,6 +318,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         if !fits {
             self.close_open();
             self.open = self.new_zspage();
+            self.reserve_reverse_map();
         }
         let added = needed - held;
         let record = &mut self.zspages[self.open as usize];
@@ -317,6 +326,17 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
         record.end = start + length;
         self.pages += added;
         Ok((self.open, start, added))
+    }
+
+    /// Give the new open zspage's reverse map room for 7/8 of the objects
+    /// it should hold (its capacity at the pool's average extent) at once:
+    /// growing by quarters as it fills would leave a dozen odd-sized freed
+    /// blocks that a first-fit heap (the kernel's) walks on every request.
+    fn reserve_reverse_map(&mut self) {
+        if let Some(expected) = (self.capacity * self.objects).checked_div(self.live_bytes) {
+            let live = &mut self.zspages[self.open as usize].live;
+            live.reserve_exact((expected * 7 / 8).saturating_sub(live.len()));
+        }
     }
 
     /// Close the open zspage: the rest of its last page becomes a hole, and
@@ -380,6 +400,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
 
     /// Forget the live object at `location` (swap-remove, fixing the
     /// location of the object moved into its place). Returns its offset.
+    #[inline]
     pub(crate) fn remove_object<B: Backend<Page = P>>(
         &mut self,
         core: &PoolCore<B>,
@@ -395,9 +416,7 @@ impl<P: Copy + Eq + core::fmt::Debug> PackedState<P> {
             // The last object took the removed one's index: only the index
             // in its location changes.
             let moved = Entry::from_index(moved);
-            let mut moved_location = Location::decode(core.location(moved));
-            moved_location.index = index as u16;
-            core.set_location(moved, moved_location.encode());
+            core.set_location(moved, Location::with_index(core.location(moved), index));
         }
         self.objects -= 1;
         self.live_bytes -= length;
