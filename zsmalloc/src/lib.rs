@@ -181,16 +181,17 @@
 //!            closed      [o|o|hole|o|o|o|hole|o|o]   holes on size-class lists
 //! ```
 //!
-//! Measured by `cargo run --release -p bench` (same corpus): 1,292 pages
-//! (0.991) after the fill; after freeing a pseudo-random half and writing as
-//! many other pages 1,314 (0.978), and 1,304 (0.985) after compaction, where
-//! Linux chain 4 gives 0.888 / 0.882 / 0.892. Handles, compaction, HIGHMEM,
+//! Measured by `cargo run --release -p bench` (same corpus): 1,288 pages
+//! (0.994) after the fill; after freeing a pseudo-random half and writing as
+//! many other pages 1,301 (0.988, with automatic compaction), and 1,292
+//! (0.994) after compaction, where Linux chain 4 gives 0.888 / 0.882 /
+//! 0.892. Handles, compaction, HIGHMEM,
 //! map windows and single-page allocations are unchanged; the price is one
 //! lock for the whole layout instead of one per class, and no object is
 //! "huge" (`huge_class_size()` is `PAGE_SIZE`).
 //!
-//! Its metadata (on the heap, reported apart as `metadata_bytes`) is 19.5
-//! bytes per object on the same corpus after the fill, against 27.1 for
+//! Its metadata (on the heap, reported apart as `metadata_bytes`) is 18.7
+//! bytes per object on the same corpus after the fill, against 26.3 for
 //! Linux chain 4 in the kernel: an 8-byte handle-table entry, a 4-byte
 //! reverse-map slot, and a share of the zspage records and hole lists
 //! ([`packed`] shows it byte by byte).

@@ -86,7 +86,7 @@
 //! Room for 7/8 of its expected objects given to an open zspage's reverse
 //! map at once (fewer heap requests, too), hole classes 8 bytes apart
 //! (twice as many lists; churn leaves fewer leftovers nothing fits) and
-//! one-pointer lists: 18.9 bytes per object. Leftovers under 64 bytes are
+//! one-pointer lists: 18.7 bytes per object. Leftovers under 64 bytes are
 //! not listed as holes, so that churn does not fill the lists with holes
 //! nothing takes.
 
