@@ -202,9 +202,13 @@
 //! freed objects leave behind stays wasted until then. A pool can instead
 //! compact by itself: after a free, when its pages hold more than 3% free
 //! space, it runs one bounded step of its layout's compaction
-//! ([`Layout::compact_step`]), moving at most twice the bytes just freed and
-//! paid for by credit that allocations earn. On by default for the packed
-//! layout, off for Linux's configurations ([`Pool::set_auto_compaction`]).
+//! ([`Layout::compact_step`]), moving at most twice the bytes just freed
+//! (small frees add up to a step of at least a page's worth) and paid for
+//! by credit that allocations earn. On by default for the packed layout,
+//! off for Linux's configurations ([`Pool::set_auto_compaction`]). Its
+//! steps drain only zspages that give back a page by themselves; an
+//! explicit `compact` also drains nearly full ones while their free bytes
+//! add up to a page.
 //!
 //! ## Concurrency
 //!
