@@ -96,6 +96,7 @@ pub mod compact;
 pub mod config;
 pub mod drain;
 pub mod holes;
+pub mod objects;
 pub mod stats;
 pub mod zspage;
 
